@@ -1,0 +1,326 @@
+//! A strict reader for JSON objects received from servers.
+//!
+//! `serde_json` accepts duplicate keys (the last one wins), which lets two parsers of the same
+//! document disagree. [`parse_object`] refuses them at every depth, refuses anything but an
+//! object at the top, caps the nesting depth, and reports problems without echoing the input:
+//! error messages from here never contain a value from the body.
+
+use core::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Deepest nesting [`parse_object`] accepts (the top-level object is depth 1).
+pub const MAX_DEPTH: usize = 64;
+
+/// A JSON object, as parsed by [`parse_object`].
+pub type JsonObject = Map<String, Value>;
+
+/// Why a body is not a usable JSON object. Never contains content from the body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JsonError {
+    /// The body is empty or only whitespace.
+    #[error("the body is empty")]
+    Empty,
+    /// The body is not valid UTF-8.
+    #[error("the body is not valid UTF-8 (invalid byte at offset {offset})")]
+    InvalidUtf8 {
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The body is not well-formed JSON.
+    #[error("the body is not valid JSON (syntax error at line {line}, column {column})")]
+    Syntax {
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+    },
+    /// The body is JSON, but its top level is not an object.
+    #[error("the body is a JSON {found}, not an object")]
+    NotAnObject {
+        /// What the top level is: `array`, `string`, `number`, `boolean` or `null`.
+        found: &'static str,
+    },
+    /// An object has the same key twice.
+    #[error("the JSON has the key `{key}` twice in one object")]
+    DuplicateKey {
+        /// The repeated key (cut to 64 characters).
+        key: String,
+    },
+    /// The JSON nests deeper than [`MAX_DEPTH`].
+    #[error("the JSON nests deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+}
+
+/// Parses `body` as one JSON object, strictly (see the module docs).
+///
+/// ```
+/// use smart_core::json::{JsonError, parse_object};
+///
+/// let object = parse_object(br#"{"token_endpoint": "https://ehr.example/token"}"#)?;
+/// assert_eq!(object["token_endpoint"], "https://ehr.example/token");
+///
+/// assert_eq!(parse_object(b"[1, 2]"), Err(JsonError::NotAnObject { found: "array" }));
+/// assert!(matches!(parse_object(br#"{"a": 1, "a": 2}"#), Err(JsonError::DuplicateKey { .. })));
+/// # Ok::<(), JsonError>(())
+/// ```
+///
+/// # Errors
+///
+/// Returns [`JsonError`] for an empty body, invalid UTF-8, invalid JSON, a top level that is
+/// not an object, a duplicate key, or nesting deeper than [`MAX_DEPTH`].
+pub fn parse_object(body: &[u8]) -> Result<JsonObject, JsonError> {
+    let text = core::str::from_utf8(body).map_err(|error| JsonError::InvalidUtf8 {
+        offset: error.valid_up_to(),
+    })?;
+    if text.trim().is_empty() {
+        return Err(JsonError::Empty);
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let mut failure = None;
+    let value = StrictValue {
+        depth: 1,
+        failure: &mut failure,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    let value = match value {
+        Ok(value) => value,
+        Err(error) => {
+            return Err(failure.unwrap_or(JsonError::Syntax {
+                line: error.line(),
+                column: error.column(),
+            }));
+        }
+    };
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(JsonError::NotAnObject {
+            found: kind(&other),
+        }),
+    }
+}
+
+/// The JSON type name of a value, for messages.
+#[must_use]
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Builds a `serde_json::Value`, refusing duplicate keys and deep nesting. The reason for a
+/// refusal goes into `failure`, because serde's own error type would carry only a string.
+struct StrictValue<'f> {
+    depth: usize,
+    failure: &'f mut Option<JsonError>,
+}
+
+impl StrictValue<'_> {
+    fn fail<E: de::Error>(&mut self, error: JsonError) -> E {
+        let message = error.to_string();
+        *self.failure = Some(error);
+        E::custom(message)
+    }
+
+    fn child(&mut self) -> StrictValue<'_> {
+        StrictValue {
+            depth: self.depth + 1,
+            failure: self.failure,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        // JSON has no NaN or infinity; serde_json already refuses them, so `from_f64` holds.
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Value, A::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(self.fail(JsonError::TooDeep));
+        }
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.child())? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(self.fail(JsonError::TooDeep));
+        }
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                let shown: String = key.chars().take(64).collect();
+                return Err(self.fail(JsonError::DuplicateKey { key: shown }));
+            }
+            let value = map.next_value_seed(self.child())?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_parse() {
+        let object =
+            parse_object(br#" {"a": [1, {"b": null}], "c": "d", "e": 1.5, "f": -3} "#).unwrap();
+        assert_eq!(object.len(), 4);
+        assert_eq!(object["a"][1]["b"], Value::Null);
+    }
+
+    #[test]
+    fn top_level_kinds() {
+        for (body, found) in [
+            (&b"[]"[..], "array"),
+            (b"\"value\"", "string"),
+            (b"123", "number"),
+            (b"true", "boolean"),
+            (b"null", "null"),
+        ] {
+            assert_eq!(parse_object(body), Err(JsonError::NotAnObject { found }));
+        }
+    }
+
+    #[test]
+    fn empty_and_syntax_errors() {
+        assert_eq!(parse_object(b""), Err(JsonError::Empty));
+        assert_eq!(parse_object(b"  \n"), Err(JsonError::Empty));
+        assert!(matches!(
+            parse_object(b"{not-json"),
+            Err(JsonError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_object(b"{} {}"),
+            Err(JsonError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_object(b"<html><body>502 Bad Gateway</body></html>"),
+            Err(JsonError::Syntax { line: 1, column: 1 })
+        ));
+    }
+
+    #[test]
+    fn invalid_utf8() {
+        assert_eq!(
+            parse_object(b"{\"a\": \"\xff\"}"),
+            Err(JsonError::InvalidUtf8 { offset: 7 })
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_at_any_depth() {
+        assert_eq!(
+            parse_object(br#"{"access_token": "x", "access_token": "y"}"#),
+            Err(JsonError::DuplicateKey {
+                key: "access_token".to_owned()
+            })
+        );
+        assert!(matches!(
+            parse_object(br#"{"a": [{"b": 1, "b": 1}]}"#),
+            Err(JsonError::DuplicateKey { .. })
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflow() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let body = format!("{{\"a\": {deep}}}");
+        let err = parse_object(body.as_bytes()).unwrap_err();
+        assert!(
+            matches!(err, JsonError::TooDeep | JsonError::Syntax { .. }),
+            "{err:?}"
+        );
+
+        let objects = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+        assert!(parse_object(objects.as_bytes()).is_err());
+
+        let ok = format!(
+            "{{\"a\": {}{}}}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        parse_object(ok.as_bytes()).unwrap();
+        let too_deep = format!(
+            "{{\"a\": {}{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(parse_object(too_deep.as_bytes()), Err(JsonError::TooDeep));
+    }
+
+    #[test]
+    fn errors_do_not_echo_the_body() {
+        let body = br#"{"refresh_token": "sekret-value", "x": tru}"#;
+        let err = parse_object(body).unwrap_err();
+        assert!(!err.to_string().contains("sekret"), "{err}");
+    }
+
+    #[test]
+    fn big_strings_are_fine() {
+        let body = format!("{{\"a\": \"{}\"}}", "x".repeat(5 * 1024 * 1024));
+        let object = parse_object(body.as_bytes()).unwrap();
+        assert_eq!(object["a"].as_str().map(str::len), Some(5 * 1024 * 1024));
+    }
+}

@@ -1,0 +1,245 @@
+use core::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use url::{Host, Url};
+
+use crate::url_types::UrlError;
+
+/// The HTTPS rule: which URLs a SMART client may send secrets, codes and tokens to.
+///
+/// SMART App Launch requires TLS for every exchange
+/// ([app-launch.html#app-protection](https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#app-protection)).
+/// [`TransportPolicy::STRICT`] allows `https://` only. [`TransportPolicy::ALLOW_INSECURE_LOCALHOST`]
+/// also allows `http://` when the host is exactly `localhost`, `127.0.0.1` or `[::1]`, for
+/// development against a server on the same machine. Nothing else is ever allowed.
+///
+/// The same policy applies to configured endpoints, to endpoints learned from discovery, and to
+/// redirect targets.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TransportPolicy {
+    allow_insecure_localhost: bool,
+}
+
+impl TransportPolicy {
+    /// `https://` only. The default.
+    pub const STRICT: Self = Self {
+        allow_insecure_localhost: false,
+    };
+
+    /// `https://`, plus `http://` to `localhost`, `127.0.0.1` and `[::1]` (development only).
+    pub const ALLOW_INSECURE_LOCALHOST: Self = Self {
+        allow_insecure_localhost: true,
+    };
+
+    /// The strict policy, or the loopback opt-in when `allow_insecure_localhost` is true.
+    #[must_use]
+    pub const fn new(allow_insecure_localhost: bool) -> Self {
+        Self {
+            allow_insecure_localhost,
+        }
+    }
+
+    /// Whether plain HTTP to a loopback host is allowed.
+    #[must_use]
+    pub const fn allows_insecure_localhost(self) -> bool {
+        self.allow_insecure_localhost
+    }
+
+    /// Returns the problem with `url` under this policy, or `None` when it may be used.
+    #[must_use]
+    pub fn problem(self, url: &Url) -> Option<UrlProblem> {
+        match url.scheme() {
+            "https" if url.host().is_some() => None,
+            "https" => Some(UrlProblem::MissingHost),
+            "http" if is_loopback_host(url) => {
+                (!self.allow_insecure_localhost).then_some(UrlProblem::InsecureLocalhost)
+            }
+            "http" => Some(UrlProblem::InsecureHttp),
+            _ => Some(UrlProblem::UnsupportedScheme),
+        }
+    }
+
+    /// Checks `url` under this policy. `field` names the setting or document field in the error.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`UrlError`] naming `field`, the URL and what is wrong with it.
+    pub fn check(self, field: &'static str, url: &Url) -> Result<(), UrlError> {
+        match self.problem(url) {
+            None => Ok(()),
+            Some(problem) => Err(UrlError::new(field, url.as_str(), problem)),
+        }
+    }
+}
+
+impl fmt::Debug for TransportPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.allow_insecure_localhost {
+            "TransportPolicy::ALLOW_INSECURE_LOCALHOST"
+        } else {
+            "TransportPolicy::STRICT"
+        })
+    }
+}
+
+/// Whether the URL's host is exactly `localhost`, `127.0.0.1` or `[::1]`.
+pub(crate) fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(addr)) => addr == Ipv4Addr::LOCALHOST,
+        Some(Host::Ipv6(addr)) => addr == Ipv6Addr::LOCALHOST,
+        None => false,
+    }
+}
+
+/// What is wrong with a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlProblem {
+    /// It does not parse as an absolute URL.
+    Malformed(url::ParseError),
+    /// It has no host.
+    MissingHost,
+    /// It uses `http://` to a host that is not loopback.
+    InsecureHttp,
+    /// It uses `http://` to a loopback host without the opt-in.
+    InsecureLocalhost,
+    /// It uses a scheme other than `https` (or `http` for loopback).
+    UnsupportedScheme,
+    /// It carries a `#fragment`, which OAuth forbids here (RFC 6749 §3.1.2).
+    Fragment,
+}
+
+impl fmt::Display for UrlProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Malformed(error) => write!(f, "is not a valid absolute URL ({error})"),
+            Self::MissingHost => f.write_str("has no host"),
+            Self::InsecureHttp => f.write_str(
+                "uses http://, but SMART requires https:// (http:// is accepted only for localhost, 127.0.0.1 and [::1] with allow_insecure_localhost)",
+            ),
+            Self::InsecureLocalhost => f.write_str(
+                "uses http:// on a loopback host; set allow_insecure_localhost to permit this during development",
+            ),
+            Self::UnsupportedScheme => f.write_str("must use https://"),
+            Self::Fragment => f.write_str("must not contain a #fragment"),
+        }
+    }
+}
+
+/// A URL as it may appear in an error message or a log line: the password of any
+/// `user:password@` part is replaced, and very long URLs are cut short.
+#[must_use]
+pub fn display_url(url: &str) -> String {
+    const LIMIT: usize = 300;
+    let mut shown = match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Cannot fail: a URL with a password has a host that accepts one.
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    };
+    if shown.len() > LIMIT {
+        let mut cut = LIMIT;
+        while !shown.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        shown.truncate(cut);
+        shown.push_str("...");
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(policy: TransportPolicy, url: &str) -> Option<UrlProblem> {
+        policy.problem(&Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn https_is_always_allowed() {
+        assert_eq!(
+            problem(TransportPolicy::STRICT, "https://ehr.example/fhir"),
+            None
+        );
+        assert_eq!(
+            problem(TransportPolicy::STRICT, "HTTPS://EHR.example/fhir"),
+            None
+        );
+    }
+
+    #[test]
+    fn http_needs_loopback_and_opt_in() {
+        for url in [
+            "http://localhost:8080/fhir",
+            "http://LOCALHOST/fhir",
+            "http://127.0.0.1/fhir",
+            "http://[::1]:9000/fhir",
+        ] {
+            assert_eq!(
+                problem(TransportPolicy::STRICT, url),
+                Some(UrlProblem::InsecureLocalhost),
+                "{url}"
+            );
+            assert_eq!(
+                problem(TransportPolicy::ALLOW_INSECURE_LOCALHOST, url),
+                None,
+                "{url}"
+            );
+        }
+        for url in [
+            "http://ehr.example/fhir",
+            "http://127.0.0.2/fhir",
+            "http://localhost.evil.example/fhir",
+            "http://10.0.0.1/fhir",
+        ] {
+            assert_eq!(
+                problem(TransportPolicy::ALLOW_INSECURE_LOCALHOST, url),
+                Some(UrlProblem::InsecureHttp),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_schemes_are_refused() {
+        assert_eq!(
+            problem(
+                TransportPolicy::ALLOW_INSECURE_LOCALHOST,
+                "ftp://localhost/x"
+            ),
+            Some(UrlProblem::UnsupportedScheme)
+        );
+        assert_eq!(
+            problem(
+                TransportPolicy::ALLOW_INSECURE_LOCALHOST,
+                "ws://localhost/x"
+            ),
+            Some(UrlProblem::UnsupportedScheme)
+        );
+    }
+
+    #[test]
+    fn check_names_the_field() {
+        let url = Url::parse("http://ehr.example/token").unwrap();
+        let err = TransportPolicy::STRICT
+            .check("token_endpoint", &url)
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("token_endpoint "), "{text}");
+        assert!(text.contains("http://ehr.example/token"), "{text}");
+    }
+
+    #[test]
+    fn display_url_hides_passwords_and_cuts_long_urls() {
+        let shown = display_url("https://user:hunter2@ehr.example/x");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        let long = format!("https://ehr.example/{}", "é".repeat(400));
+        let shown = display_url(&long);
+        assert!(shown.len() <= 303, "{}", shown.len());
+        assert!(shown.ends_with("..."));
+    }
+}

@@ -1,0 +1,125 @@
+//! `cargo xtask ci`: exactly what CI runs.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::util::{Error, cargo, has_cargo_subcommand, run, workspace_root};
+
+pub(crate) fn all(args: &[String]) -> Result<(), Error> {
+    if let Some(unknown) = args.first() {
+        return Err(Error::Usage(format!(
+            "`ci` takes no arguments, got `{unknown}`"
+        )));
+    }
+    run("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    for features in [&["--all-features"][..], &["--no-default-features"][..]] {
+        run(
+            "clippy",
+            cargo()
+                .args(["clippy", "--workspace", "--all-targets", "--locked"])
+                .args(features)
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
+    run(
+        "test",
+        cargo().args(["test", "--workspace", "--all-features", "--locked"]),
+    )?;
+    run(
+        "doc",
+        cargo().env("RUSTDOCFLAGS", "-D warnings").args([
+            "doc",
+            "--workspace",
+            "--no-deps",
+            "--all-features",
+            "--locked",
+        ]),
+    )?;
+    println!("\n==> tidy");
+    crate::tidy::run()?;
+    workflow_syntax(&workspace_root())?;
+    deny()?;
+    println!("\nci: all steps passed");
+    Ok(())
+}
+
+/// Parses every workflow file with a YAML parser, since GitHub Actions cannot run here.
+fn workflow_syntax(root: &Path) -> Result<(), Error> {
+    let script = r#"
+import sys, yaml
+for path in sys.argv[1:]:
+    with open(path) as f:
+        doc = yaml.safe_load(f)
+    if not isinstance(doc, dict) or "jobs" not in doc:
+        sys.exit(f"{path}: not a workflow (no jobs)")
+    # PyYAML reads the key `on` as the boolean True.
+    if "on" not in doc and True not in doc:
+        sys.exit(f"{path}: no `on:` triggers")
+    print(f"{path}: {len(doc['jobs'])} jobs")
+"#;
+    let dir = root.join(".github/workflows");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|error| {
+            Error::Failed(format!(
+                "workflow syntax: cannot read {}: {error}",
+                dir.display()
+            ))
+        })?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|ext| ext == "yml" || ext == "yaml")
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    files.sort();
+    run(
+        "workflow syntax",
+        Command::new("python3").arg("-c").arg(script).args(&files),
+    )
+    .map_err(|error| {
+        Error::Failed(format!(
+            "{error}\n(the check needs python3 with PyYAML: `python3 -m pip install pyyaml`)"
+        ))
+    })
+}
+
+/// `cargo deny`, when installed. `bans licenses sources` always run; `advisories` needs the
+/// advisory database from GitHub, so it runs only where that database can be had.
+fn deny() -> Result<(), Error> {
+    if !has_cargo_subcommand("deny") {
+        println!(
+            "\n==> deny: skipped (cargo-deny is not installed; `cargo install --locked cargo-deny`)"
+        );
+        return Ok(());
+    }
+    run(
+        "deny",
+        cargo().args([
+            "deny",
+            "--all-features",
+            "check",
+            "bans",
+            "licenses",
+            "sources",
+        ]),
+    )?;
+    match std::env::var("SMART_DENY_ADVISORIES").as_deref() {
+        Ok("fetch") => run(
+            "deny advisories",
+            cargo().args(["deny", "check", "advisories"]),
+        ),
+        Ok("offline") => run(
+            "deny advisories",
+            cargo().args(["deny", "--offline", "check", "advisories"]),
+        ),
+        _ => {
+            println!(
+                "\n==> deny advisories: skipped (the advisory database lives on GitHub, which this machine cannot reach; \
+                 set SMART_DENY_ADVISORIES=fetch where GitHub is reachable, or =offline with a local copy)"
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `cargo xtask`: the project's automation. See `xtask/README.md`.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool reports on stdout and stderr"
+)]
+
+mod ci;
+mod tidy;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ci      run everything CI runs (fmt, clippy, tests, docs, tidy, workflow syntax, deny)
+  tidy    check the workspace rules (dependency direction, lints, READMEs, internal versions)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::all(&args[1..]),
+        Some("tidy") => tidy::run(),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(util::Error::Usage(format!("unknown task `{other}`"))),
+        None => Err(util::Error::Usage("no task given".to_owned())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(util::Error::Usage(message)) => {
+            eprintln!("xtask: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

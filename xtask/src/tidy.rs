@@ -1,0 +1,434 @@
+//! `cargo xtask tidy`: the workspace rules, read from `cargo metadata` and the manifests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::util::{Error, cargo, output};
+
+/// Which internal crates each crate may depend on (normal and build dependencies), from
+/// DESIGN.md §3. Arrows point down only; the three leaf crates never depend on each other.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("smart-core", &[]),
+    ("smart-pkce", &["smart-core"]),
+    ("smart-discovery", &["smart-core"]),
+    ("smart-jwt-assertion", &["smart-core"]),
+    (
+        "smart-token",
+        &["smart-core", "smart-pkce", "smart-jwt-assertion"],
+    ),
+    ("smart-client", LOWER),
+    ("smart-on-fhir", WITH_CLIENT),
+    ("smart-sandbox", WITH_CLIENT),
+    ("smart-cli", WITH_SANDBOX),
+    ("xtask", &[]),
+];
+
+const LOWER: &[&str] = &[
+    "smart-core",
+    "smart-pkce",
+    "smart-discovery",
+    "smart-jwt-assertion",
+    "smart-token",
+];
+const WITH_CLIENT: &[&str] = &[
+    "smart-core",
+    "smart-pkce",
+    "smart-discovery",
+    "smart-jwt-assertion",
+    "smart-token",
+    "smart-client",
+];
+const WITH_SANDBOX: &[&str] = &[
+    "smart-core",
+    "smart-pkce",
+    "smart-discovery",
+    "smart-jwt-assertion",
+    "smart-token",
+    "smart-client",
+    "smart-sandbox",
+];
+
+/// Crates whose tests may also use the sandbox (end-to-end tests over real HTTP).
+const SANDBOX_IN_TESTS: &[&str] = &["smart-client", "smart-on-fhir", "smart-cli"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DepKind {
+    Normal,
+    Dev,
+    Build,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Dep {
+    pub(crate) name: String,
+    pub(crate) kind: DepKind,
+    /// The version requirement; `*` when the manifest gave none.
+    pub(crate) req: String,
+    pub(crate) has_path: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Package {
+    pub(crate) name: String,
+    pub(crate) manifest_path: PathBuf,
+    pub(crate) publish: bool,
+    pub(crate) is_library: bool,
+    pub(crate) deps: Vec<Dep>,
+}
+
+pub(crate) fn run() -> Result<(), Error> {
+    let packages = load()?;
+    let problems = check(&packages);
+    if problems.is_empty() {
+        println!("tidy: {} crates follow the workspace rules", packages.len());
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "tidy found {} problem(s):\n  - {}",
+            problems.len(),
+            problems.join("\n  - ")
+        )))
+    }
+}
+
+/// The workspace's packages, from `cargo metadata --no-deps`.
+pub(crate) fn load() -> Result<Vec<Package>, Error> {
+    let json = output(
+        "cargo metadata",
+        cargo().args(["metadata", "--format-version", "1", "--no-deps", "--locked"]),
+    )?;
+    parse_metadata(&json)
+}
+
+pub(crate) fn parse_metadata(json: &str) -> Result<Vec<Package>, Error> {
+    let metadata: Value = serde_json::from_str(json)
+        .map_err(|error| Error::Failed(format!("cargo metadata: invalid JSON: {error}")))?;
+    let packages = metadata["packages"]
+        .as_array()
+        .ok_or_else(|| Error::Failed("cargo metadata: no `packages` array".to_owned()))?;
+    packages
+        .iter()
+        .map(|package| {
+            let name = package["name"].as_str().unwrap_or_default().to_owned();
+            let deps = package["dependencies"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|dep| Dep {
+                    name: dep["name"].as_str().unwrap_or_default().to_owned(),
+                    kind: match dep["kind"].as_str() {
+                        Some("dev") => DepKind::Dev,
+                        Some("build") => DepKind::Build,
+                        _ => DepKind::Normal,
+                    },
+                    req: dep["req"].as_str().unwrap_or("*").to_owned(),
+                    has_path: dep["path"].is_string(),
+                })
+                .collect();
+            let is_library = package["targets"].as_array().is_some_and(|targets| {
+                targets.iter().any(|target| {
+                    target["kind"]
+                        .as_array()
+                        .is_some_and(|kinds| kinds.iter().any(|kind| kind == "lib"))
+                })
+            });
+            // `publish: []` means "nowhere"; `null` means crates.io.
+            let publish = !package["publish"].as_array().is_some_and(Vec::is_empty);
+            Ok(Package {
+                name,
+                manifest_path: PathBuf::from(package["manifest_path"].as_str().unwrap_or_default()),
+                publish,
+                is_library,
+                deps,
+            })
+        })
+        .collect()
+}
+
+/// Every rule; each problem is one line that says what to change.
+pub(crate) fn check(packages: &[Package]) -> Vec<String> {
+    let mut problems = dependency_direction(packages);
+    for package in packages {
+        let dir = package.manifest_path.parent().unwrap_or(Path::new("."));
+        match std::fs::read_to_string(&package.manifest_path) {
+            Ok(manifest) if !opts_into_workspace_lints(&manifest) => problems.push(format!(
+                "{}: add `[lints] workspace = true` to {}",
+                package.name,
+                package.manifest_path.display()
+            )),
+            Ok(_) => {}
+            Err(error) => problems.push(format!(
+                "{}: cannot read {}: {error}",
+                package.name,
+                package.manifest_path.display()
+            )),
+        }
+        if !dir.join("README.md").is_file() {
+            problems.push(format!(
+                "{}: add a README.md in {}",
+                package.name,
+                dir.display()
+            ));
+        }
+        if package.is_library && package.name != "xtask" {
+            let lib = dir.join("src/lib.rs");
+            let uses_readme = std::fs::read_to_string(&lib)
+                .is_ok_and(|text| text.contains("include_str!(\"../README.md\")"));
+            if !uses_readme {
+                problems.push(format!(
+                    "{}: make the README the crate docs: `#![doc = include_str!(\"../README.md\")]` in {}",
+                    package.name,
+                    lib.display()
+                ));
+            }
+        }
+    }
+    problems.extend(internal_versions(packages));
+    problems
+}
+
+fn dependency_direction(packages: &[Package]) -> Vec<String> {
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let internal: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    let mut problems = Vec::new();
+    for package in packages {
+        let Some(may_use) = allowed.get(package.name.as_str()) else {
+            problems.push(format!(
+                "{}: not in the dependency table of xtask/src/tidy.rs; add it with the crates it may depend on",
+                package.name
+            ));
+            continue;
+        };
+        for dep in &package.deps {
+            if !internal.contains(&dep.name.as_str()) || dep.name == package.name {
+                continue;
+            }
+            let permitted = may_use.contains(&dep.name.as_str())
+                || (dep.kind == DepKind::Dev
+                    && dep.name == "smart-sandbox"
+                    && SANDBOX_IN_TESTS.contains(&package.name.as_str()));
+            if !permitted {
+                problems.push(format!(
+                    "{} depends on {} ({:?}), which DESIGN.md §3 does not allow: dependencies point down only",
+                    package.name, dep.name, dep.kind
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn internal_versions(packages: &[Package]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for package in packages.iter().filter(|p| p.publish) {
+        for dep in package.deps.iter().filter(|d| d.kind != DepKind::Dev) {
+            let Some(target) = packages.iter().find(|p| p.name == dep.name) else {
+                continue;
+            };
+            if !dep.has_path || dep.req == "*" {
+                problems.push(format!(
+                    "{}: the dependency on {} needs both `version` and `path`",
+                    package.name, dep.name
+                ));
+            }
+            if !target.publish {
+                problems.push(format!(
+                    "{} is published but depends on {}, which is not",
+                    package.name, dep.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Whether a manifest has `[lints] workspace = true` (or an inline equivalent).
+fn opts_into_workspace_lints(manifest: &str) -> bool {
+    let mut section = String::new();
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.starts_with('[') {
+            line.clone_into(&mut section);
+            continue;
+        }
+        let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        if section == "[lints]" && compact == "workspace=true" {
+            return true;
+        }
+        if (section.is_empty() || section == "[package]")
+            && (compact == "lints.workspace=true" || compact == "lints={workspace=true}")
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str, deps: &[(&str, DepKind)]) -> Package {
+        Package {
+            name: name.to_owned(),
+            manifest_path: PathBuf::from(format!("/nonexistent/{name}/Cargo.toml")),
+            publish: true,
+            is_library: true,
+            deps: deps
+                .iter()
+                .map(|(dep, kind)| Dep {
+                    name: (*dep).to_owned(),
+                    kind: *kind,
+                    req: "^0.1.0".to_owned(),
+                    has_path: true,
+                })
+                .collect(),
+        }
+    }
+
+    fn layered() -> Vec<Package> {
+        vec![
+            package("smart-core", &[]),
+            package("smart-pkce", &[("smart-core", DepKind::Normal)]),
+            package("smart-jwt-assertion", &[("smart-core", DepKind::Normal)]),
+            package("smart-discovery", &[("smart-core", DepKind::Normal)]),
+            package(
+                "smart-token",
+                &[
+                    ("smart-pkce", DepKind::Normal),
+                    ("smart-jwt-assertion", DepKind::Normal),
+                ],
+            ),
+            package(
+                "smart-client",
+                &[
+                    ("smart-token", DepKind::Normal),
+                    ("smart-discovery", DepKind::Normal),
+                    ("smart-sandbox", DepKind::Dev),
+                ],
+            ),
+            package("smart-sandbox", &[("smart-client", DepKind::Normal)]),
+        ]
+    }
+
+    #[test]
+    fn the_intended_layering_passes() {
+        assert_eq!(dependency_direction(&layered()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_upward_dependency_fails() {
+        let mut packages = layered();
+        packages[1].deps.push(Dep {
+            name: "smart-client".to_owned(),
+            kind: DepKind::Normal,
+            req: "^0.1.0".to_owned(),
+            has_path: true,
+        });
+        let problems = dependency_direction(&packages);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("smart-pkce depends on smart-client"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn leaf_crates_may_not_depend_on_each_other() {
+        let mut packages = layered();
+        packages[3].deps.push(Dep {
+            name: "smart-pkce".to_owned(),
+            kind: DepKind::Normal,
+            req: "^0.1.0".to_owned(),
+            has_path: true,
+        });
+        let problems = dependency_direction(&packages);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("smart-discovery depends on smart-pkce"))
+        );
+    }
+
+    #[test]
+    fn the_sandbox_is_only_for_tests_of_upper_crates() {
+        let mut packages = layered();
+        packages[4].deps.push(Dep {
+            name: "smart-sandbox".to_owned(),
+            kind: DepKind::Dev,
+            req: "*".to_owned(),
+            has_path: true,
+        });
+        let problems = dependency_direction(&packages);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("smart-token depends on smart-sandbox"))
+        );
+    }
+
+    #[test]
+    fn unknown_crates_are_reported() {
+        let mut packages = layered();
+        packages.push(package("smart-extra", &[]));
+        let problems = dependency_direction(&packages);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("smart-extra: not in the dependency table"))
+        );
+    }
+
+    #[test]
+    fn internal_dependencies_need_version_and_path() {
+        let mut packages = layered();
+        packages[1].deps[0].req = "*".to_owned();
+        packages[6].publish = false;
+        let problems = internal_versions(&packages);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("smart-pkce: the dependency on smart-core"))
+        );
+        assert!(
+            !problems
+                .iter()
+                .any(|p| p.contains("smart-client is published but depends on smart-sandbox")),
+            "dev-dependencies are not published: {problems:?}"
+        );
+    }
+
+    #[test]
+    fn lints_opt_in_is_recognised() {
+        assert!(opts_into_workspace_lints(
+            "[package]\nname = \"x\"\n\n[lints]\nworkspace = true\n"
+        ));
+        assert!(opts_into_workspace_lints(
+            "[package]\nname = \"x\"\nlints.workspace = true\n"
+        ));
+        assert!(!opts_into_workspace_lints(
+            "[package]\nname = \"x\"\n[dependencies]\nworkspace = true\n"
+        ));
+        assert!(!opts_into_workspace_lints("[package]\nname = \"x\"\n"));
+    }
+
+    /// The real workspace follows its own rules.
+    #[test]
+    fn workspace_is_tidy() {
+        let packages = load().expect("cargo metadata runs");
+        assert!(
+            packages.len() >= 9,
+            "expected the whole workspace, got {}",
+            packages.len()
+        );
+        let problems = check(&packages);
+        assert!(
+            problems.is_empty(),
+            "tidy problems:\n{}",
+            problems.join("\n")
+        );
+    }
+}
