@@ -17,6 +17,7 @@ pub use secret::{Secret, ct_eq};
 pub use transport::{TransportPolicy, UrlProblem, display_url};
 pub use url_types::{
     AuthorizeUrl, EndpointUrl, FhirBaseUrl, IssuerUrl, JwksUrl, RedirectUri, TokenUrl, UrlError,
+    append_path,
 };
 
 /// The `url` crate, re-exported so that callers name the same version as the URL newtypes.

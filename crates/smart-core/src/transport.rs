@@ -108,6 +108,8 @@ pub enum UrlProblem {
     UnsupportedScheme,
     /// It carries a `#fragment`, which OAuth forbids here (RFC 6749 §3.1.2).
     Fragment,
+    /// It starts or ends with whitespace, which would be sent as part of the URL.
+    Whitespace,
 }
 
 impl fmt::Display for UrlProblem {
@@ -123,6 +125,7 @@ impl fmt::Display for UrlProblem {
             ),
             Self::UnsupportedScheme => f.write_str("must use https://"),
             Self::Fragment => f.write_str("must not contain a #fragment"),
+            Self::Whitespace => f.write_str("starts or ends with whitespace; remove it"),
         }
     }
 }

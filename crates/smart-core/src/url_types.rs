@@ -61,7 +61,36 @@ enum Shape {
     Redirect,
 }
 
+/// `{url}/{suffix}` with the URL's path kept: a trailing slash is not doubled, and the query
+/// and fragment are dropped. This is how `.well-known` documents are found below a FHIR base or
+/// an issuer (`Url::join` would replace the last path segment instead).
+///
+/// ```
+/// use smart_core::{append_path, url::Url};
+///
+/// let issuer = Url::parse("https://ehr.example/tenant-1/")?;
+/// assert_eq!(
+///     append_path(&issuer, ".well-known/openid-configuration").as_str(),
+///     "https://ehr.example/tenant-1/.well-known/openid-configuration"
+/// );
+/// # Ok::<(), smart_core::url::ParseError>(())
+/// ```
+#[must_use]
+pub fn append_path(url: &Url, suffix: &str) -> Url {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let path = url.path().trim_end_matches('/').to_owned();
+    let suffix = suffix.trim_start_matches('/');
+    url.set_path(&format!("{path}/{suffix}"));
+    url
+}
+
 fn parse_url(field: &'static str, value: &str, shape: Shape) -> Result<Url, UrlError> {
+    // The `url` crate would trim these, but the original string is what goes on the wire.
+    if value.trim() != value {
+        return Err(UrlError::new(field, value, UrlProblem::Whitespace));
+    }
     let parsed = Url::parse(value)
         .map_err(|error| UrlError::new(field, value, UrlProblem::Malformed(error)))?;
     match shape {
@@ -271,13 +300,7 @@ impl FhirBaseUrl {
     /// ```
     #[must_use]
     pub fn append_path(&self, suffix: &str) -> Url {
-        let mut url = self.parsed.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        let path = url.path().trim_end_matches('/').to_owned();
-        let suffix = suffix.trim_start_matches('/');
-        url.set_path(&format!("{path}/{suffix}"));
-        url
+        append_path(&self.parsed, suffix)
     }
 
     /// Resolves `reference` (absolute, or relative to this base) to an absolute URL.
@@ -338,6 +361,18 @@ mod tests {
         }
         let err = TokenUrl::parse("ftp://ehr.example/token").unwrap_err();
         assert_eq!(err.problem(), &UrlProblem::UnsupportedScheme);
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_refused() {
+        for bad in [
+            " https://ehr.example/token",
+            "https://ehr.example/token\n",
+            "https://ehr.example/token ",
+        ] {
+            let err = TokenUrl::parse(bad).unwrap_err();
+            assert_eq!(err.problem(), &UrlProblem::Whitespace, "{bad:?}");
+        }
     }
 
     #[test]
