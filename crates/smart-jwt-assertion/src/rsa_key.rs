@@ -1,0 +1,215 @@
+//! RSA keys: loading, generation, RS256/RS384 signing and verification (feature `rs384`).
+
+use std::sync::Arc;
+
+use rsa::pkcs1v15;
+use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
+use rsa::traits::PublicKeyParts as _;
+use rsa::{BoxedUint, RsaPrivateKey, RsaPublicKey};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha384};
+use zeroize::Zeroizing;
+
+use crate::jwk::{Jwk, PublicMembers, b64url_member};
+use crate::key::SignerKey;
+use crate::{Algorithm, Error, SignError, b64url};
+
+/// Smallest RSA key accepted (RFC 7518 §3.3).
+pub(crate) const MIN_BITS: usize = 2048;
+/// Largest RSA key accepted (the `rsa` crate's limit for public keys).
+pub(crate) const MAX_BITS: usize = 8192;
+
+fn malformed(
+    format: &'static str,
+    reason: &'static str,
+    source: impl Into<crate::BoxError>,
+) -> Error {
+    Error::MalformedKey {
+        format,
+        reason,
+        source: Some(source.into()),
+    }
+}
+
+pub(crate) fn bits(key: &RsaPrivateKey) -> usize {
+    key.n().bits() as usize
+}
+
+fn check_size(bits: usize) -> Result<(), Error> {
+    if (MIN_BITS..=MAX_BITS).contains(&bits) {
+        Ok(())
+    } else {
+        Err(Error::RsaKeySize { bits })
+    }
+}
+
+/// Decodes a PKCS#8 or PKCS#1 RSA private key.
+pub(crate) fn from_der(format: &'static str, der: &[u8]) -> Result<RsaPrivateKey, Error> {
+    let key = if format == "PKCS#1" {
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        RsaPrivateKey::from_pkcs1_der(der)
+            .map_err(|error| malformed(format, "it is not a valid RSA private key", error))?
+    } else {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        RsaPrivateKey::from_pkcs8_der(der)
+            .map_err(|error| malformed(format, "it is not a valid RSA private key", error))?
+    };
+    check_size(bits(&key))?;
+    Ok(key)
+}
+
+/// Big-endian bytes of a JWK member as an integer of `bits_precision` bits.
+fn uint(bytes: &[u8], bits_precision: u32, member: &'static str) -> Result<BoxedUint, Error> {
+    BoxedUint::from_be_slice(bytes, bits_precision).map_err(|_| Error::InvalidJwk {
+        member: Some(member),
+        problem: "is larger than the modulus",
+    })
+}
+
+fn precision(bytes: &[u8]) -> u32 {
+    // At most MAX_BITS / 8 bytes reach here, so this fits.
+    u32::try_from(bytes.len().max(8) * 8).unwrap_or(u32::MAX)
+}
+
+/// Builds an RSA private key from the members of a JWK (RFC 7518 §6.3).
+#[expect(
+    clippy::many_single_char_names,
+    reason = "n, e, d, p and q are the names RFC 7518 gives them"
+)]
+pub(crate) fn from_jwk(object: &Map<String, Value>) -> Result<RsaPrivateKey, Error> {
+    let n = b64url_member(object, "n")?.ok_or(missing("n"))?;
+    let e = b64url_member(object, "e")?.ok_or(missing("e"))?;
+    let d = b64url_member(object, "d")?.ok_or(missing("d"))?;
+    let p = b64url_member(object, "p")?;
+    let q = b64url_member(object, "q")?;
+    let n_bytes = strip_leading_zeros(&n);
+    let n_bits = significant_bits(n_bytes);
+    check_size(n_bits)?;
+    let bits = precision(n_bytes);
+    let n = uint(n_bytes, bits, "n")?;
+    let e = uint(strip_leading_zeros(&e), precision(&e), "e")?;
+    let d = uint(&d, bits, "d")?;
+    let primes = match (p, q) {
+        (Some(p), Some(q)) => vec![uint(&p, bits, "p")?, uint(&q, bits, "q")?],
+        (None, None) => Vec::new(),
+        _ => {
+            return Err(Error::InvalidJwk {
+                member: Some("p"),
+                problem: "and `q` must be given together",
+            });
+        }
+    };
+    RsaPrivateKey::from_components(n, e, d, primes)
+        .map_err(|error| malformed("JWK", "its numbers do not form an RSA key", error))
+}
+
+fn missing(member: &'static str) -> Error {
+    Error::InvalidJwk {
+        member: Some(member),
+        problem: "is missing",
+    }
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+fn significant_bits(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        None => 0,
+        Some(&first) => bytes.len() * 8 - first.leading_zeros() as usize,
+    }
+}
+
+/// Generates a key of `bits` bits with the OS RNG.
+pub(crate) fn generate(bits: usize) -> Result<RsaPrivateKey, Error> {
+    // Fail cleanly if the OS has no randomness, rather than panic inside UnwrapErr below.
+    smart_core::RandomSource::fill(&mut smart_core::OsRandom, &mut [0u8; 16])?;
+    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
+    RsaPrivateKey::new(&mut rng, bits).map_err(|error| Error::KeyGeneration {
+        source: Box::new(error),
+    })
+}
+
+pub(crate) fn to_pkcs8_pem(key: &RsaPrivateKey) -> Result<Zeroizing<String>, Error> {
+    use rsa::pkcs8::EncodePrivateKey as _;
+    key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+        .map_err(|error| Error::KeyEncoding {
+            source: Box::new(error),
+        })
+}
+
+pub(crate) fn public_members(key: &RsaPrivateKey) -> PublicMembers {
+    PublicMembers::Rsa {
+        n: b64url(&key.n_bytes()),
+        e: b64url(&key.e_bytes()),
+    }
+}
+
+pub(crate) fn signer(key: &RsaPrivateKey, alg: Algorithm) -> SignerKey {
+    if alg == Algorithm::Rs256 {
+        SignerKey::Rs256(Arc::new(pkcs1v15::SigningKey::<Sha256>::new(key.clone())))
+    } else {
+        SignerKey::Rs384(Arc::new(pkcs1v15::SigningKey::<Sha384>::new(key.clone())))
+    }
+}
+
+/// RSASSA-PKCS1-v1_5 over `input`. `Signer::sign` blinds with the OS RNG (rsa's `getrandom`
+/// feature, see STACK.md §2).
+pub(crate) fn sign<D>(key: &pkcs1v15::SigningKey<D>, input: &[u8]) -> Result<Vec<u8>, SignError>
+where
+    D: Digest,
+{
+    key.try_sign(input)
+        .map(|signature| signature.to_vec())
+        .map_err(|error| SignError::with_source("RSA signing failed", error))
+}
+
+/// The public key of an RSA JWK.
+fn public_key(jwk: &Jwk) -> Result<RsaPublicKey, Error> {
+    let decode = |member: &'static str, value: Option<&str>| {
+        let value = value.ok_or(missing(member))?;
+        crate::b64url_decode(value).ok_or(Error::InvalidJwk {
+            member: Some(member),
+            problem: "is not base64url",
+        })
+    };
+    let n = decode("n", jwk.n())?;
+    let e = decode("e", jwk.e())?;
+    let n = strip_leading_zeros(&n);
+    let e = strip_leading_zeros(&e);
+    check_size(significant_bits(n))?;
+    let n = uint(n, precision(n), "n")?;
+    let e = uint(e, precision(e), "e")?;
+    RsaPublicKey::new_with_size_limits(n, e, MIN_BITS..=MAX_BITS).map_err(|_| Error::InvalidJwk {
+        member: Some("e"),
+        problem: "or `n` is not a usable RSA public key",
+    })
+}
+
+/// Verifies an RS256 or RS384 signature with the key `jwk`.
+pub(crate) fn verify(
+    jwk: &Jwk,
+    alg: Algorithm,
+    input: &[u8],
+    signature: &[u8],
+) -> Result<bool, Error> {
+    let key = public_key(jwk)?;
+    if signature.len() != key.size() {
+        return Ok(false);
+    }
+    let Ok(signature) = pkcs1v15::Signature::try_from(signature) else {
+        return Ok(false);
+    };
+    let valid = if alg == Algorithm::Rs256 {
+        pkcs1v15::VerifyingKey::<Sha256>::new(key)
+            .verify(input, &signature)
+            .is_ok()
+    } else {
+        pkcs1v15::VerifyingKey::<Sha384>::new(key)
+            .verify(input, &signature)
+            .is_ok()
+    };
+    Ok(valid)
+}
