@@ -1,0 +1,304 @@
+//! Client authentication at the token endpoint: one type used by every call, refresh,
+//! introspection and revocation included.
+
+use core::fmt;
+#[cfg(feature = "private-key-jwt")]
+use std::sync::{Arc, Mutex, PoisonError};
+
+use base64ct::{Base64, Encoding};
+use http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use smart_core::url::form_urlencoded;
+use smart_core::{ClientId, TokenUrl};
+#[cfg(feature = "private-key-jwt")]
+use smart_core::{Clock, OsRandom, RandomSource, SystemClock};
+
+use crate::error::TokenError;
+use crate::secrets::ClientSecret;
+
+#[cfg(feature = "private-key-jwt")]
+use smart_jwt_assertion::CLIENT_ASSERTION_TYPE;
+
+/// The token-endpoint authentication method, as named in `token_endpoint_auth_methods_supported`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// A public client: `client_id` in the body, no authentication.
+    None,
+    /// `client_secret_basic`: HTTP Basic with the client id and secret.
+    ClientSecretBasic,
+    /// `client_secret_post`: the client id and secret in the body.
+    ClientSecretPost,
+    /// `private_key_jwt`: a signed assertion (RFC 7523).
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    /// The name used in discovery metadata and registration.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the client id and secret go into the Basic header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BasicEncoding {
+    /// `base64(client_id:secret)` as given: what safire, client-js and Inferno expect.
+    Raw,
+    /// RFC 6749 §2.3.1: both form-urlencoded first.
+    FormUrlEncoded,
+}
+
+#[derive(Clone)]
+enum Method {
+    None,
+    SecretBasic {
+        secret: ClientSecret,
+        encoding: BasicEncoding,
+    },
+    SecretPost {
+        secret: ClientSecret,
+    },
+    #[cfg(feature = "private-key-jwt")]
+    PrivateKeyJwt(Assertions),
+}
+
+/// What a `private_key_jwt` client needs to make a fresh assertion for every request.
+#[cfg(feature = "private-key-jwt")]
+#[derive(Clone)]
+struct Assertions {
+    signer: smart_jwt_assertion::AssertionSigner,
+    clock: Arc<dyn Clock>,
+    rng: Arc<Mutex<dyn RandomSource + Send>>,
+}
+
+/// How a client authenticates to the token, introspection and revocation endpoints
+/// ([app-launch.html#request-5](https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#request-5)).
+///
+/// | method | body | header |
+/// |---|---|---|
+/// | public | `client_id` | none |
+/// | `client_secret_basic` | no `client_id` | `Authorization: Basic base64(client_id:secret)` |
+/// | `client_secret_post` | `client_id`, `client_secret` | none |
+/// | `private_key_jwt` | `client_assertion_type`, a fresh `client_assertion`; no `client_id` | none |
+///
+/// `Debug` never shows the secret or the key.
+///
+/// ```
+/// use smart_core::ClientId;
+/// use smart_token::{AuthMethod, ClientAuth, ClientSecret};
+///
+/// let auth = ClientAuth::client_secret_basic(ClientId::parse("my-app")?, ClientSecret::new("s3cr3t"));
+/// assert_eq!(auth.method(), AuthMethod::ClientSecretBasic);
+/// assert!(!format!("{auth:?}").contains("s3cr3t"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ClientAuth {
+    client_id: ClientId,
+    method: Method,
+}
+
+impl ClientAuth {
+    /// A public client: it sends its `client_id` and nothing else.
+    #[must_use]
+    pub fn public(client_id: ClientId) -> Self {
+        Self {
+            client_id,
+            method: Method::None,
+        }
+    }
+
+    /// `client_secret_basic` with the credentials sent raw in the header, as SMART servers,
+    /// safire and the Inferno test kit expect. See [`ClientAuth::with_rfc6749_basic_encoding`].
+    #[must_use]
+    pub fn client_secret_basic(client_id: ClientId, secret: ClientSecret) -> Self {
+        Self {
+            client_id,
+            method: Method::SecretBasic {
+                secret,
+                encoding: BasicEncoding::Raw,
+            },
+        }
+    }
+
+    /// `client_secret_post`: the id and secret in the form body.
+    #[must_use]
+    pub fn client_secret_post(client_id: ClientId, secret: ClientSecret) -> Self {
+        Self {
+            client_id,
+            method: Method::SecretPost { secret },
+        }
+    }
+
+    /// `private_key_jwt`: every request carries a fresh assertion signed by `signer`, with
+    /// `aud` set to the token endpoint URL.
+    #[cfg(feature = "private-key-jwt")]
+    #[must_use]
+    pub fn private_key_jwt(
+        client_id: ClientId,
+        signer: smart_jwt_assertion::AssertionSigner,
+    ) -> Self {
+        Self {
+            client_id,
+            method: Method::PrivateKeyJwt(Assertions {
+                signer,
+                clock: Arc::new(SystemClock),
+                rng: Arc::new(Mutex::new(OsRandom)),
+            }),
+        }
+    }
+
+    /// For `client_secret_basic`: form-urlencode the id and secret before base64, as RFC 6749
+    /// §2.3.1 says. Some strict servers need it; many SMART servers and test kits reject it
+    /// when the secret has characters such as `+`, `/` or `=`. No effect on other methods.
+    #[must_use]
+    pub fn with_rfc6749_basic_encoding(mut self) -> Self {
+        if let Method::SecretBasic { encoding, .. } = &mut self.method {
+            *encoding = BasicEncoding::FormUrlEncoded;
+        }
+        self
+    }
+
+    /// For `private_key_jwt`: the clock that sets `iat` and `exp` (tests fix it). No effect on
+    /// other methods.
+    #[cfg(feature = "private-key-jwt")]
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        if let Method::PrivateKeyJwt(assertions) = &mut self.method {
+            assertions.clock = clock;
+        }
+        self
+    }
+
+    /// For `private_key_jwt`: the randomness for each `jti` (tests make it deterministic). No
+    /// effect on other methods.
+    #[cfg(feature = "private-key-jwt")]
+    #[must_use]
+    pub fn with_rng(mut self, rng: impl RandomSource + Send + 'static) -> Self {
+        if let Method::PrivateKeyJwt(assertions) = &mut self.method {
+            assertions.rng = Arc::new(Mutex::new(rng));
+        }
+        self
+    }
+
+    /// The client id.
+    #[must_use]
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+
+    /// The authentication method.
+    #[must_use]
+    pub fn method(&self) -> AuthMethod {
+        match self.method {
+            Method::None => AuthMethod::None,
+            Method::SecretBasic { .. } => AuthMethod::ClientSecretBasic,
+            Method::SecretPost { .. } => AuthMethod::ClientSecretPost,
+            #[cfg(feature = "private-key-jwt")]
+            Method::PrivateKeyJwt(_) => AuthMethod::PrivateKeyJwt,
+        }
+    }
+
+    /// Adds the authentication to a request: form fields into `form`, a header into `headers`.
+    /// `audience` is the token endpoint, the `aud` of assertions.
+    #[cfg_attr(
+        not(feature = "private-key-jwt"),
+        expect(clippy::unnecessary_wraps, reason = "only signing an assertion can fail")
+    )]
+    pub(crate) fn apply(
+        &self,
+        audience: &TokenUrl,
+        form: &mut Vec<(String, String)>,
+        headers: &mut HeaderMap,
+    ) -> Result<(), TokenError> {
+        #[cfg(not(feature = "private-key-jwt"))]
+        let _ = audience;
+        match &self.method {
+            Method::None => form.push(("client_id".into(), self.client_id.as_str().into())),
+            Method::SecretBasic { secret, encoding } => {
+                let credentials = match encoding {
+                    BasicEncoding::Raw => {
+                        format!("{}:{}", self.client_id.as_str(), secret.expose_secret())
+                    }
+                    BasicEncoding::FormUrlEncoded => format!(
+                        "{}:{}",
+                        form_urlencoded::byte_serialize(self.client_id.as_str().as_bytes())
+                            .collect::<String>(),
+                        form_urlencoded::byte_serialize(secret.expose_secret().as_bytes())
+                            .collect::<String>()
+                    ),
+                };
+                let encoded =
+                    smart_core::Secret::new(Base64::encode_string(credentials.as_bytes()));
+                let mut value =
+                    HeaderValue::from_str(&format!("Basic {}", encoded.expose_secret()))
+                        .expect("base64 output is visible ASCII, which header values accept");
+                value.set_sensitive(true);
+                headers.insert(AUTHORIZATION, value);
+            }
+            Method::SecretPost { secret } => {
+                form.push(("client_id".into(), self.client_id.as_str().into()));
+                form.push(("client_secret".into(), secret.expose_secret().into()));
+            }
+            #[cfg(feature = "private-key-jwt")]
+            Method::PrivateKeyJwt(assertions) => {
+                let mut rng = assertions
+                    .rng
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let assertion = assertions
+                    .signer
+                    .sign_with(
+                        &self.client_id,
+                        audience,
+                        assertions.clock.as_ref(),
+                        &mut *rng,
+                    )
+                    .map_err(TokenError::Assertion)?;
+                form.push(("client_assertion_type".into(), CLIENT_ASSERTION_TYPE.into()));
+                form.push(("client_assertion".into(), assertion.expose_secret().into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { client_id, method } = self;
+        let mut debug = f.debug_struct("ClientAuth");
+        debug.field("client_id", client_id);
+        match method {
+            Method::None => debug.field("method", &"none"),
+            Method::SecretBasic { secret, encoding } => debug
+                .field("method", &"client_secret_basic")
+                .field("secret", secret)
+                .field("encoding", encoding),
+            Method::SecretPost { secret } => debug
+                .field("method", &"client_secret_post")
+                .field("secret", secret),
+            #[cfg(feature = "private-key-jwt")]
+            Method::PrivateKeyJwt(Assertions {
+                signer,
+                clock: _,
+                rng: _,
+            }) => debug
+                .field("method", &"private_key_jwt")
+                .field("kid", &signer.kid())
+                .field("alg", &signer.algorithm()),
+        };
+        debug.finish()
+    }
+}

@@ -1,0 +1,377 @@
+//! OAuth error responses (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 7591 §3.2.2) and this crate's
+//! error type.
+
+use core::fmt;
+
+use smart_core::json::{JsonError, parse_object};
+
+use crate::scope::ScopeError;
+
+/// The longest server-supplied text (`error_description`, unknown `error` codes) kept in an
+/// error before cutting it.
+const MAX_SERVER_TEXT: usize = 300;
+/// How many field names a "missing field" error lists.
+const MAX_FIELDS: usize = 30;
+
+/// Which endpoint a request went to, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    /// The token endpoint (code exchange, refresh, client credentials).
+    Token,
+    /// The introspection endpoint (RFC 7662).
+    Introspection,
+    /// The revocation endpoint (RFC 7009).
+    Revocation,
+    /// The registration endpoint (RFC 7591).
+    Registration,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Token => "token request",
+            Self::Introspection => "introspection request",
+            Self::Revocation => "revocation request",
+            Self::Registration => "client registration",
+        })
+    }
+}
+
+/// The OAuth `error` code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request`.
+    InvalidRequest,
+    /// `invalid_client`.
+    InvalidClient,
+    /// `invalid_grant`.
+    InvalidGrant,
+    /// `unauthorized_client`.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`.
+    UnsupportedGrantType,
+    /// `invalid_scope`.
+    InvalidScope,
+    /// `access_denied`.
+    AccessDenied,
+    /// `unsupported_response_type`.
+    UnsupportedResponseType,
+    /// `server_error`.
+    ServerError,
+    /// `temporarily_unavailable`.
+    TemporarilyUnavailable,
+    /// `unsupported_token_type` (RFC 7009).
+    UnsupportedTokenType,
+    /// `invalid_token` (RFC 6750).
+    InvalidToken,
+    /// `invalid_redirect_uri` (RFC 7591).
+    InvalidRedirectUri,
+    /// `invalid_client_metadata` (RFC 7591).
+    InvalidClientMetadata,
+    /// Any other code, as sent (cut to 300 characters).
+    Unknown(String),
+}
+
+impl ErrorCode {
+    /// Reads a code as sent by a server.
+    #[must_use]
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "invalid_scope" => Self::InvalidScope,
+            "access_denied" => Self::AccessDenied,
+            "unsupported_response_type" => Self::UnsupportedResponseType,
+            "server_error" => Self::ServerError,
+            "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            "unsupported_token_type" => Self::UnsupportedTokenType,
+            "invalid_token" => Self::InvalidToken,
+            "invalid_redirect_uri" => Self::InvalidRedirectUri,
+            "invalid_client_metadata" => Self::InvalidClientMetadata,
+            other => Self::Unknown(clean_server_text(other)),
+        }
+    }
+
+    /// The code as sent.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::Unknown(code) => code,
+        }
+    }
+
+    /// What usually fixes it, when there is something the app can do.
+    #[must_use]
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidClient => Some(
+                "check the client_id, the client secret or signing key, and the authentication method registered with the server",
+            ),
+            Self::InvalidGrant => Some(
+                "the code or refresh token is invalid, expired or already used, or the redirect_uri or code_verifier does not match: start a new authorization",
+            ),
+            Self::UnauthorizedClient => Some("the client is not registered for this grant type"),
+            Self::InvalidScope => Some("ask only for scopes registered for this client"),
+            Self::AccessDenied => Some("the user or the server declined the request"),
+            Self::TemporarilyUnavailable | Self::ServerError => {
+                Some("the server has a problem; retry later")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Server text kept in an error: control characters removed, cut to a bounded length.
+pub(crate) fn clean_server_text(text: &str) -> String {
+    let mut cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_SERVER_TEXT)
+        .collect();
+    if text.chars().count() > MAX_SERVER_TEXT {
+        cleaned.push_str("...");
+    }
+    cleaned
+}
+
+/// The field names of an object, for "missing field" errors: never the values.
+pub(crate) fn field_names(object: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    object
+        .keys()
+        .take(MAX_FIELDS)
+        .map(|key| clean_server_text(key))
+        .collect()
+}
+
+/// A server's answer with a non-2xx status: its status and, when the body was an OAuth error
+/// object, the error fields. A malformed error body still gives a status-only error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    operation: Operation,
+    status: u16,
+    error: Option<ErrorCode>,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+}
+
+impl OAuthError {
+    /// Reads an error response: status always, `error`, `error_description` and `error_uri`
+    /// when the body is a JSON object carrying them as strings.
+    #[must_use]
+    pub fn from_response(operation: Operation, status: u16, body: &[u8]) -> Self {
+        let object = parse_object(body).ok();
+        let text = |name: &str| {
+            object
+                .as_ref()
+                .and_then(|o| o.get(name))
+                .and_then(serde_json::Value::as_str)
+                .map(clean_server_text)
+        };
+        Self {
+            operation,
+            status,
+            error: object
+                .as_ref()
+                .and_then(|o| o.get("error"))
+                .and_then(serde_json::Value::as_str)
+                .map(ErrorCode::parse),
+            error_description: text("error_description"),
+            error_uri: text("error_uri"),
+        }
+    }
+
+    /// The endpoint that answered.
+    #[must_use]
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The OAuth `error` code, if the body had one.
+    #[must_use]
+    pub fn error(&self) -> Option<&ErrorCode> {
+        self.error.as_ref()
+    }
+
+    /// The server's `error_description` (control characters removed, cut to 300 characters).
+    #[must_use]
+    pub fn error_description(&self) -> Option<&str> {
+        self.error_description.as_deref()
+    }
+
+    /// The server's `error_uri`.
+    #[must_use]
+    pub fn error_uri(&self) -> Option<&str> {
+        self.error_uri.as_deref()
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed — HTTP {}", self.operation, self.status)?;
+        if let Some(error) = &self.error {
+            write!(f, " — {error}")?;
+        }
+        if let Some(description) = &self.error_description {
+            write!(f, " — {description}")?;
+        }
+        if let Some(uri) = &self.error_uri {
+            write!(f, " (see {uri})")?;
+        }
+        if let Some(hint) = self.error.as_ref().and_then(ErrorCode::hint) {
+            write!(f, "; {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+/// Everything that can go wrong building a token-endpoint request or reading its answer.
+/// No variant holds a token, secret, assertion, code or response body.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The server answered with a non-2xx status.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// A 2xx answer whose body is not a usable JSON object.
+    #[error(
+        "{operation} failed — HTTP {status}: the response is not a usable JSON object ({reason})"
+    )]
+    Body {
+        /// The endpoint that answered.
+        operation: Operation,
+        /// The HTTP status.
+        status: u16,
+        /// What is wrong with the body.
+        #[source]
+        reason: JsonError,
+    },
+    /// A 2xx answer without a required field.
+    #[error(
+        "{operation} failed — HTTP {status}: the response has no usable `{field}`; received fields: {}",
+        if received_fields.is_empty() { "none".to_owned() } else { received_fields.join(", ") }
+    )]
+    MissingField {
+        /// The endpoint that answered.
+        operation: Operation,
+        /// The HTTP status.
+        status: u16,
+        /// The field that is missing or unusable.
+        field: &'static str,
+        /// The names (never the values) of the fields that were there (at most 30).
+        received_fields: Vec<String>,
+    },
+    /// The token is not a Bearer token.
+    #[error("token_type is `{token_type}`; this client supports only Bearer tokens")]
+    UnsupportedTokenType {
+        /// The `token_type` received (cut to 300 characters).
+        token_type: String,
+    },
+    /// A `client_credentials` request with an empty scope set.
+    #[error(
+        "client_credentials needs at least one scope; pass no scope set to request the default system/*.rs"
+    )]
+    EmptyScope,
+    /// An extra parameter would replace one the protocol sets.
+    #[error("the extra parameter `{name}` is set by the protocol and cannot be added")]
+    ReservedParameter {
+        /// The parameter name.
+        name: String,
+    },
+    /// The endpoint URL could not be put into an HTTP request.
+    #[error("the {endpoint} URL cannot be used in an HTTP request: `{url}`")]
+    InvalidEndpoint {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// The URL (password redacted).
+        url: String,
+    },
+    /// A token has characters an HTTP header cannot carry (only visible ASCII is usable).
+    #[error("the {field} contains characters an HTTP header cannot carry, so it cannot be sent")]
+    UnusableToken {
+        /// Which token.
+        field: &'static str,
+    },
+    /// A scope string from the caller is invalid.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// The client assertion could not be made.
+    #[cfg(feature = "private-key-jwt")]
+    #[error("could not sign the client assertion: {0}")]
+    Assertion(#[source] smart_jwt_assertion::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_error_message_in_safire_format() {
+        let err = OAuthError::from_response(
+            Operation::Token,
+            401,
+            br#"{"error": "invalid_grant", "error_description": "Code expired"}"#,
+        );
+        assert_eq!(err.error(), Some(&ErrorCode::InvalidGrant));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("token request failed — HTTP 401 — invalid_grant — Code expired; "),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn malformed_error_bodies_give_status_only() {
+        for body in [&b""[..], b"<html>oops</html>", b"[]", br#"{"error": 42}"#] {
+            let err = OAuthError::from_response(Operation::Revocation, 500, body);
+            assert_eq!(err.to_string(), "revocation request failed — HTTP 500");
+            assert_eq!(err.error(), None);
+        }
+    }
+
+    #[test]
+    fn server_text_is_cleaned_and_bounded() {
+        let long = format!(
+            "{{\"error\": \"x\", \"error_description\": \"{}\\n{}\"}}",
+            "a".repeat(10),
+            "b".repeat(1000)
+        );
+        let err = OAuthError::from_response(Operation::Token, 400, long.as_bytes());
+        let description = err.error_description().unwrap();
+        assert!(!description.contains('\n'));
+        assert!(description.len() <= 303);
+        assert_eq!(err.error(), Some(&ErrorCode::Unknown("x".to_owned())));
+    }
+}

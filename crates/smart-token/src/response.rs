@@ -1,0 +1,808 @@
+//! Token responses: typed, lenient on the deviations real servers make, and honest about them.
+//! ([app-launch.html#response-5](https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#response-5),
+//! [scopes-and-launch-context.html](https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#launch-context-arrives-with-your-access_token)).
+
+use core::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use smart_core::json::{kind, parse_object};
+use smart_core::{Clock, SystemClock};
+
+use crate::error::{OAuthError, Operation, TokenError, clean_server_text, field_names};
+use crate::scope::{ScopeError, ScopeSet};
+use crate::secrets::{AccessToken, IdToken, RefreshToken};
+
+/// A way a server's answer departed from the spec, met while parsing and worked around.
+/// Nothing is dropped silently: each departure is listed on the parsed value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Deviation {
+    /// `expires_in` came as a string of digits (as Azure AD and others send it).
+    ExpiresInString,
+    /// `expires_in` came as a number with a fraction or exponent that is still whole.
+    ExpiresInNotInteger,
+    /// `expires_in` could not be used and was ignored; the reason says why.
+    ExpiresInUnusable {
+        /// Why: `negative`, `too large`, `not a number`, `fractional`.
+        reason: &'static str,
+    },
+    /// `scope` came as an array of strings rather than one space-separated string.
+    ScopeArray,
+    /// A scope token breaks the SMART grammar; it is kept as an opaque scope.
+    InvalidScope(ScopeError),
+    /// A field had the wrong JSON type and was ignored.
+    WrongType {
+        /// The field name.
+        field: String,
+        /// The type the spec gives it.
+        expected: &'static str,
+        /// The type received.
+        found: &'static str,
+    },
+    /// `token_type` is missing; the token is used as a Bearer token.
+    TokenTypeMissing,
+    /// A boolean came as the string `"true"` or `"false"`.
+    BooleanString {
+        /// The field name.
+        field: &'static str,
+    },
+    /// A `fhirContext` item is a bare reference string (the SMART 2.0 shape); it is read as
+    /// `{"reference": ...}`.
+    FhirContextString {
+        /// Index of the item.
+        index: usize,
+    },
+    /// A `fhirContext` item has none of `reference`, `canonical` or `identifier`; it is ignored.
+    FhirContextItemEmpty {
+        /// Index of the item.
+        index: usize,
+    },
+}
+
+impl fmt::Display for Deviation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ExpiresInString => f.write_str("expires_in is a string; read as a number"),
+            Self::ExpiresInNotInteger => {
+                f.write_str("expires_in is not written as an integer; read as whole seconds")
+            }
+            Self::ExpiresInUnusable { reason } => write!(
+                f,
+                "expires_in is {reason}; ignored, so the expiry is unknown"
+            ),
+            Self::ScopeArray => f.write_str("scope is an array; read as a space-separated list"),
+            Self::InvalidScope(error) => write!(f, "{error}; kept as an opaque scope"),
+            Self::WrongType {
+                field,
+                expected,
+                found,
+            } => {
+                write!(f, "{field} is a {found}, not a {expected}; ignored")
+            }
+            Self::TokenTypeMissing => f.write_str("token_type is missing; used as a Bearer token"),
+            Self::BooleanString { field } => write!(f, "{field} is a string; read as a boolean"),
+            Self::FhirContextString { index } => write!(
+                f,
+                "fhirContext[{index}] is a bare string (SMART 2.0 shape); read as a reference"
+            ),
+            Self::FhirContextItemEmpty { index } => write!(
+                f,
+                "fhirContext[{index}] has none of reference, canonical or identifier; ignored"
+            ),
+        }
+    }
+}
+
+/// Removes and returns `field` when it is a string; records a deviation when it is something
+/// else.
+fn take_string(
+    object: &mut Map<String, Value>,
+    field: &str,
+    deviations: &mut Vec<Deviation>,
+) -> Option<String> {
+    match object.remove(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text),
+        Some(other) => {
+            deviations.push(Deviation::WrongType {
+                field: field.to_owned(),
+                expected: "string",
+                found: kind(&other),
+            });
+            None
+        }
+    }
+}
+
+fn take_bool(
+    object: &mut Map<String, Value>,
+    field: &'static str,
+    deviations: &mut Vec<Deviation>,
+) -> Option<bool> {
+    match object.remove(field) {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(flag)) => Some(flag),
+        Some(Value::String(text)) if text == "true" || text == "false" => {
+            deviations.push(Deviation::BooleanString { field });
+            Some(text == "true")
+        }
+        Some(other) => {
+            deviations.push(Deviation::WrongType {
+                field: field.to_owned(),
+                expected: "boolean",
+                found: kind(&other),
+            });
+            None
+        }
+    }
+}
+
+/// Reads a whole number of seconds (`expires_in`), tolerating strings and whole floats.
+fn take_seconds(
+    object: &mut Map<String, Value>,
+    field: &str,
+    deviations: &mut Vec<Deviation>,
+) -> Option<u64> {
+    let unusable = |deviations: &mut Vec<Deviation>, reason| {
+        deviations.push(Deviation::ExpiresInUnusable { reason });
+        None
+    };
+    match object.remove(field)? {
+        Value::Null => None,
+        Value::Number(number) => {
+            if let Some(seconds) = number.as_u64() {
+                Some(seconds)
+            } else if number.as_i64().is_some() {
+                unusable(deviations, "negative")
+            } else {
+                let value = number.as_f64().unwrap_or(f64::NAN);
+                if value < 0.0 {
+                    unusable(deviations, "negative")
+                } else if value.fract() != 0.0 {
+                    unusable(deviations, "fractional")
+                } else if value >= 18_446_744_073_709_551_616.0 {
+                    unusable(deviations, "too large")
+                } else {
+                    deviations.push(Deviation::ExpiresInNotInteger);
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "checked above: a whole, non-negative value below 2^64"
+                    )]
+                    Some(value as u64)
+                }
+            }
+        }
+        Value::String(text) => match text.trim().parse::<u64>() {
+            Ok(seconds) => {
+                deviations.push(Deviation::ExpiresInString);
+                Some(seconds)
+            }
+            Err(_) if text.trim().starts_with('-') => unusable(deviations, "negative"),
+            Err(_)
+                if !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                unusable(deviations, "too large")
+            }
+            Err(_) => unusable(deviations, "not a number"),
+        },
+        _ => unusable(deviations, "not a number"),
+    }
+}
+
+/// Reads `scope` as a string, or as an array of strings (a deviation).
+fn take_scope(
+    object: &mut Map<String, Value>,
+    deviations: &mut Vec<Deviation>,
+) -> Option<ScopeSet> {
+    let text = match object.remove("scope")? {
+        Value::Null => return None,
+        Value::String(text) => text,
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            deviations.push(Deviation::ScopeArray);
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        other => {
+            deviations.push(Deviation::WrongType {
+                field: "scope".to_owned(),
+                expected: "string",
+                found: kind(&other),
+            });
+            return None;
+        }
+    };
+    let (set, errors) = ScopeSet::parse_lenient(&text);
+    deviations.extend(errors.into_iter().map(Deviation::InvalidScope));
+    Some(set)
+}
+
+/// One item of `fhirContext`: a resource relevant to the launch
+/// ([scopes-and-launch-context.html#fhircontext-exp](https://hl7.org/fhir/smart-app-launch/STU2.2/scopes-and-launch-context.html#fhircontext-exp)).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FhirContextItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier: Option<Value>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    resource_type: Option<String>,
+    role: String,
+}
+
+impl FhirContextItem {
+    /// A relative reference such as `Appointment/123`.
+    #[must_use]
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
+    }
+
+    /// A canonical URL such as `https://example.org/Questionnaire/q|1.0`.
+    #[must_use]
+    pub fn canonical(&self) -> Option<&str> {
+        self.canonical.as_deref()
+    }
+
+    /// A FHIR Identifier object.
+    #[must_use]
+    pub fn identifier(&self) -> Option<&Value> {
+        self.identifier.as_ref()
+    }
+
+    /// The resource type, when given.
+    #[must_use]
+    pub fn resource_type(&self) -> Option<&str> {
+        self.resource_type.as_deref()
+    }
+
+    /// The role; `launch` when the server gave none (the spec's default).
+    #[must_use]
+    pub fn role(&self) -> &str {
+        &self.role
+    }
+}
+
+/// The launch context that arrives with the access token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LaunchContext {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encounter: Option<String>,
+    #[serde(rename = "fhirContext", skip_serializing_if = "Vec::is_empty")]
+    fhir_context: Vec<FhirContextItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    need_patient_banner: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smart_style_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: Option<String>,
+}
+
+impl LaunchContext {
+    /// Removes the context fields from `object`, leaving everything else.
+    pub(crate) fn take(object: &mut Map<String, Value>, deviations: &mut Vec<Deviation>) -> Self {
+        Self {
+            patient: take_string(object, "patient", deviations),
+            encounter: take_string(object, "encounter", deviations),
+            fhir_context: take_fhir_context(object, deviations),
+            need_patient_banner: take_bool(object, "need_patient_banner", deviations),
+            smart_style_url: take_string(object, "smart_style_url", deviations),
+            intent: take_string(object, "intent", deviations),
+            tenant: take_string(object, "tenant", deviations),
+        }
+    }
+
+    /// The patient in context (a `Patient` id).
+    #[must_use]
+    pub fn patient(&self) -> Option<&str> {
+        self.patient.as_deref()
+    }
+
+    /// The encounter in context (an `Encounter` id).
+    #[must_use]
+    pub fn encounter(&self) -> Option<&str> {
+        self.encounter.as_deref()
+    }
+
+    /// Other resources relevant to the launch.
+    #[must_use]
+    pub fn fhir_context(&self) -> &[FhirContextItem] {
+        &self.fhir_context
+    }
+
+    /// Whether the app should show its own patient banner.
+    #[must_use]
+    pub fn need_patient_banner(&self) -> Option<bool> {
+        self.need_patient_banner
+    }
+
+    /// Where the EHR's style hints are.
+    #[must_use]
+    pub fn smart_style_url(&self) -> Option<&str> {
+        self.smart_style_url.as_deref()
+    }
+
+    /// The launch intent; apps use their default view for unknown or absent intents.
+    #[must_use]
+    pub fn intent(&self) -> Option<&str> {
+        self.intent.as_deref()
+    }
+
+    /// The tenant.
+    #[must_use]
+    pub fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+
+    /// Whether no context came at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn take_fhir_context(
+    object: &mut Map<String, Value>,
+    deviations: &mut Vec<Deviation>,
+) -> Vec<FhirContextItem> {
+    let items = match object.remove("fhirContext") {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            deviations.push(Deviation::WrongType {
+                field: "fhirContext".to_owned(),
+                expected: "array",
+                found: kind(&other),
+            });
+            return Vec::new();
+        }
+    };
+    let mut context = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        match item {
+            Value::String(reference) => {
+                deviations.push(Deviation::FhirContextString { index });
+                context.push(FhirContextItem {
+                    reference: Some(reference),
+                    canonical: None,
+                    identifier: None,
+                    resource_type: None,
+                    role: "launch".to_owned(),
+                });
+            }
+            Value::Object(mut fields) => {
+                let mut local = Vec::new();
+                let reference = take_string(&mut fields, "reference", &mut local);
+                let canonical = take_string(&mut fields, "canonical", &mut local);
+                let resource_type = take_string(&mut fields, "type", &mut local);
+                let role = take_string(&mut fields, "role", &mut local)
+                    .unwrap_or_else(|| "launch".to_owned());
+                deviations.extend(local.into_iter().map(|deviation| match deviation {
+                    Deviation::WrongType {
+                        field,
+                        expected,
+                        found,
+                    } => Deviation::WrongType {
+                        field: format!("fhirContext[{index}].{field}"),
+                        expected,
+                        found,
+                    },
+                    other => other,
+                }));
+                let identifier = fields.remove("identifier").filter(Value::is_object);
+                if reference.is_none() && canonical.is_none() && identifier.is_none() {
+                    deviations.push(Deviation::FhirContextItemEmpty { index });
+                    continue;
+                }
+                context.push(FhirContextItem {
+                    reference,
+                    canonical,
+                    identifier,
+                    resource_type,
+                    role,
+                });
+            }
+            other => deviations.push(Deviation::WrongType {
+                field: format!("fhirContext[{index}]"),
+                expected: "object",
+                found: kind(&other),
+            }),
+        }
+    }
+    context
+}
+
+/// A successful token response (RFC 6749 §5.1 with the SMART fields).
+///
+/// Parsing is lenient on known server deviations (a string `expires_in`, an array `scope`,
+/// `bearer` in any case) and lists each one in [`TokenResponse::deviations`]. `Debug` shows no
+/// token.
+///
+/// ```
+/// use smart_core::FixedClock;
+/// use smart_token::TokenResponse;
+///
+/// let body = br#"{
+///   "access_token": "m7rt6i7s9nuxkjvi8vsx",
+///   "token_type": "bearer",
+///   "expires_in": "3600",
+///   "scope": "launch/patient patient/Observation.rs openid fhirUser",
+///   "patient": "123",
+///   "need_patient_banner": true,
+///   "fhirContext": [{"reference": "Appointment/A1"}]
+/// }"#;
+/// let response = http::Response::builder().status(200).body(body.to_vec())?;
+/// let token = TokenResponse::from_response(&response, &FixedClock::from_unix_seconds(1_000))?;
+///
+/// assert_eq!(token.access_token().expose_secret(), "m7rt6i7s9nuxkjvi8vsx");
+/// assert_eq!(token.expires_in(), Some(3600));
+/// assert_eq!(smart_core::unix_seconds(token.expires_at().unwrap()), 4_600);
+/// assert_eq!(token.context().patient(), Some("123"));
+/// assert_eq!(token.context().fhir_context()[0].role(), "launch");
+/// // The string expires_in is accepted, and reported.
+/// assert_eq!(token.deviations().len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct TokenResponse {
+    access_token: AccessToken,
+    token_type: Option<String>,
+    expires_in: Option<u64>,
+    expires_at: Option<SystemTime>,
+    scope: Option<ScopeSet>,
+    refresh_token: Option<RefreshToken>,
+    id_token: Option<IdToken>,
+    context: LaunchContext,
+    authorization_details: Option<Value>,
+    extra: Map<String, Value>,
+    deviations: Vec<Deviation>,
+}
+
+impl TokenResponse {
+    /// Reads a token endpoint's answer, with the system clock for `expires_at`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenResponse::from_response`].
+    pub fn parse(response: &http::Response<Vec<u8>>) -> Result<Self, TokenError> {
+        Self::from_response(response, &SystemClock)
+    }
+
+    /// Reads a token endpoint's answer; `clock` turns `expires_in` into `expires_at`.
+    ///
+    /// # Errors
+    ///
+    /// - [`TokenError::OAuth`] for a non-2xx status (with the OAuth error fields when the body
+    ///   has them);
+    /// - [`TokenError::Body`] when a 2xx body is not a usable JSON object (empty, HTML, an
+    ///   array, duplicate keys, ...);
+    /// - [`TokenError::MissingField`] when there is no non-empty string `access_token` (the
+    ///   error lists the field names received, never their values);
+    /// - [`TokenError::UnsupportedTokenType`] when `token_type` is not Bearer in any case;
+    /// - [`TokenError::UnusableToken`] when the access token cannot go into a header.
+    pub fn from_response(
+        response: &http::Response<Vec<u8>>,
+        clock: &dyn Clock,
+    ) -> Result<Self, TokenError> {
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            return Err(
+                OAuthError::from_response(Operation::Token, status, response.body()).into(),
+            );
+        }
+        let object = parse_object(response.body()).map_err(|reason| TokenError::Body {
+            operation: Operation::Token,
+            status,
+            reason,
+        })?;
+        Self::from_object(object, status, clock.now())
+    }
+
+    fn from_object(
+        mut object: Map<String, Value>,
+        status: u16,
+        now: SystemTime,
+    ) -> Result<Self, TokenError> {
+        let access_token = match object.get("access_token") {
+            Some(Value::String(token)) if !token.is_empty() => AccessToken::new(token.clone()),
+            _ => {
+                return Err(TokenError::MissingField {
+                    operation: Operation::Token,
+                    status,
+                    field: "access_token",
+                    received_fields: field_names(&object),
+                });
+            }
+        };
+        object.remove("access_token");
+        if !access_token
+            .expose_secret()
+            .bytes()
+            .all(|b| b.is_ascii_graphic())
+        {
+            return Err(TokenError::UnusableToken {
+                field: "access_token",
+            });
+        }
+        let mut deviations = Vec::new();
+        let token_type = take_string(&mut object, "token_type", &mut deviations);
+        match &token_type {
+            None => deviations.push(Deviation::TokenTypeMissing),
+            Some(kind) if kind.eq_ignore_ascii_case("bearer") => {}
+            Some(other) => {
+                return Err(TokenError::UnsupportedTokenType {
+                    token_type: clean_server_text(other),
+                });
+            }
+        }
+        let expires_in = take_seconds(&mut object, "expires_in", &mut deviations);
+        let expires_at = match expires_in {
+            Some(seconds) => {
+                let at = now.checked_add(Duration::from_secs(seconds));
+                if at.is_none() {
+                    deviations.push(Deviation::ExpiresInUnusable {
+                        reason: "too large",
+                    });
+                }
+                at
+            }
+            None => None,
+        };
+        let scope = take_scope(&mut object, &mut deviations);
+        let refresh_token = take_string(&mut object, "refresh_token", &mut deviations)
+            .filter(|token| !token.is_empty())
+            .map(RefreshToken::new);
+        let id_token = take_string(&mut object, "id_token", &mut deviations).map(IdToken::new);
+        let context = LaunchContext::take(&mut object, &mut deviations);
+        let authorization_details = object.remove("authorization_details");
+        Ok(Self {
+            access_token,
+            token_type,
+            expires_in: expires_at.and(expires_in),
+            expires_at,
+            scope,
+            refresh_token,
+            id_token,
+            context,
+            authorization_details,
+            extra: object,
+            deviations,
+        })
+    }
+
+    /// The access token.
+    #[must_use]
+    pub fn access_token(&self) -> &AccessToken {
+        &self.access_token
+    }
+
+    /// `token_type` as received (`Bearer` in any case), or `None` when missing.
+    #[must_use]
+    pub fn token_type(&self) -> Option<&str> {
+        self.token_type.as_deref()
+    }
+
+    /// Lifetime in seconds, as granted.
+    #[must_use]
+    pub fn expires_in(&self) -> Option<u64> {
+        self.expires_in
+    }
+
+    /// When the access token expires (the clock's time at parsing plus `expires_in`).
+    #[must_use]
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+    }
+
+    /// Whether the token expires within `margin` of the clock's time; `false` when the expiry
+    /// is unknown.
+    #[must_use]
+    pub fn expires_within(&self, margin: Duration, clock: &dyn Clock) -> bool {
+        self.expires_at.is_some_and(|at| {
+            clock
+                .now()
+                .checked_add(margin)
+                .is_none_or(|limit| limit >= at)
+        })
+    }
+
+    /// The granted scopes, when the server said.
+    #[must_use]
+    pub fn scope(&self) -> Option<&ScopeSet> {
+        self.scope.as_ref()
+    }
+
+    /// The refresh token, if one was issued.
+    #[must_use]
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+
+    /// The `id_token`, if one was issued (unverified).
+    #[must_use]
+    pub fn id_token(&self) -> Option<&IdToken> {
+        self.id_token.as_ref()
+    }
+
+    /// The launch context.
+    #[must_use]
+    pub fn context(&self) -> &LaunchContext {
+        &self.context
+    }
+
+    /// `authorization_details`, as JSON.
+    #[must_use]
+    pub fn authorization_details(&self) -> Option<&Value> {
+        self.authorization_details.as_ref()
+    }
+
+    /// Every other field, kept as received (extensions such as full-URI keys).
+    #[must_use]
+    pub fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    /// How the answer departed from the spec.
+    #[must_use]
+    pub fn deviations(&self) -> &[Deviation] {
+        &self.deviations
+    }
+
+    /// Keeps `previous` as the refresh token when this response has none (a refresh that does
+    /// not rotate the token: the old one stays valid).
+    pub fn keep_refresh_token(&mut self, previous: Option<&RefreshToken>) {
+        if self.refresh_token.is_none() {
+            self.refresh_token = previous.cloned();
+        }
+    }
+
+    /// Fills in the granted scope from the request when the server left it out (RFC 6749
+    /// §5.1: the scope is then the one requested).
+    pub fn assume_scope(&mut self, requested: &ScopeSet) {
+        if self.scope.is_none() {
+            self.scope = Some(requested.clone());
+        }
+    }
+
+    /// Checks the answer against the SMART token-response rules for `flow`, like safire's
+    /// `token_response_valid?`: a finding per problem, one `log::warn!` each, never an error.
+    #[must_use]
+    pub fn validate(&self, flow: Flow) -> ValidationReport {
+        let mut findings = Vec::new();
+        if self.scope.is_none() {
+            findings.push(Finding::Missing("scope"));
+        }
+        match self.token_type.as_deref() {
+            None => findings.push(Finding::Missing("token_type")),
+            Some("Bearer" | "bearer") => {}
+            Some(other) => findings.push(Finding::TokenTypeCase {
+                found: clean_server_text(other),
+                flow,
+            }),
+        }
+        if flow == Flow::BackendServices {
+            if self.expires_in.is_none() {
+                findings.push(Finding::Missing("expires_in"));
+            }
+            if self.refresh_token.is_some() {
+                findings.push(Finding::RefreshTokenForBackend);
+            }
+        }
+        findings.extend(self.deviations.iter().cloned().map(Finding::Deviation));
+        for finding in &findings {
+            log::warn!("SMART token response non-compliance: {finding}");
+        }
+        ValidationReport { findings }
+    }
+}
+
+impl fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            access_token,
+            token_type,
+            expires_in,
+            expires_at,
+            scope,
+            refresh_token,
+            id_token,
+            context,
+            authorization_details,
+            extra,
+            deviations,
+        } = self;
+        f.debug_struct("TokenResponse")
+            .field("access_token", access_token)
+            .field("token_type", token_type)
+            .field("expires_in", expires_in)
+            .field("expires_at", expires_at)
+            .field("scope", &scope.as_ref().map(ToString::to_string))
+            .field("refresh_token", refresh_token)
+            .field("id_token", id_token)
+            .field("context", context)
+            .field(
+                "authorization_details",
+                &authorization_details.as_ref().map(|_| "[json]"),
+            )
+            .field("extra_fields", &extra.keys().collect::<Vec<_>>())
+            .field("deviations", deviations)
+            .finish()
+    }
+}
+
+/// Which SMART flow a token response belongs to: the rules differ slightly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// EHR or standalone launch (authorization code, refresh).
+    AppLaunch,
+    /// Backend Services (client credentials).
+    BackendServices,
+}
+
+/// One problem with a token response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// A field the spec requires for this flow is missing.
+    Missing(&'static str),
+    /// `token_type` is Bearer, but written in neither `Bearer` nor `bearer`.
+    TokenTypeCase {
+        /// What the server sent.
+        found: String,
+        /// The flow checked.
+        flow: Flow,
+    },
+    /// Backend Services servers SHOULD NOT issue refresh tokens.
+    RefreshTokenForBackend,
+    /// A deviation met while parsing.
+    Deviation(Deviation),
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing(field) => write!(f, "required field '{field}' is missing"),
+            Self::TokenTypeCase { found, flow: Flow::AppLaunch } => {
+                write!(f, "token_type is \"{found}\"; expected 'Bearer' (SMART App Launch)")
+            }
+            Self::TokenTypeCase { found, flow: Flow::BackendServices } => write!(
+                f,
+                "token_type is \"{found}\"; expected 'bearer' (SMART Backend Services)"
+            ),
+            Self::RefreshTokenForBackend => f.write_str(
+                "a refresh_token was issued to a backend service (SMART Backend Services: servers SHOULD NOT)",
+            ),
+            Self::Deviation(deviation) => deviation.fmt(f),
+        }
+    }
+}
+
+/// The result of [`TokenResponse::validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationReport {
+    findings: Vec<Finding>,
+}
+
+impl ValidationReport {
+    /// Every problem found.
+    #[must_use]
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Whether there were none.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
