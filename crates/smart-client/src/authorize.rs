@@ -1,0 +1,446 @@
+//! The authorization request, the state an app keeps until the callback, and the callback.
+//! ([app-launch.html#obtain-authorization-code](https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#obtain-authorization-code)).
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use smart_core::url::Url;
+use smart_core::{ClientId, FhirBaseUrl, RedirectUri, TokenUrl};
+use smart_pkce::{PkceVerifier, State};
+use smart_token::scope::ScopeSet;
+use smart_token::{AuthorizationCode, ErrorCode};
+
+use crate::error::ClientError;
+
+/// Parameters the client sets itself; extra parameters may not replace them.
+pub(crate) const RESERVED_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "launch",
+    "scope",
+    "state",
+    "aud",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// How the authorization request reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthorizeMethod {
+    /// A redirect of the user's browser to a URL with the parameters in its query.
+    #[default]
+    Get,
+    /// An auto-submitted form POST (capability `authorize-post`), better for long scope lists.
+    Post,
+}
+
+/// What to ask for in one authorization request.
+///
+/// ```
+/// use smart_client::AuthorizeOptions;
+///
+/// // An EHR launch: the launch token from the EHR, the nonce for an id_token.
+/// let options = AuthorizeOptions::new()
+///     .launch("xyz123")
+///     .scopes("launch openid fhirUser patient/*.rs")?
+///     .param("nonce", "n-0S6_WzA2Mj")?;
+/// # Ok::<(), smart_client::ClientError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct AuthorizeOptions {
+    pub(crate) launch: Option<String>,
+    pub(crate) scopes: Option<ScopeSet>,
+    pub(crate) method: AuthorizeMethod,
+    pub(crate) params: Vec<(String, String)>,
+}
+
+impl AuthorizeOptions {
+    /// A standalone launch with the configured scopes, by GET.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An EHR launch: the `launch` value the EHR passed to the app.
+    pub fn launch(mut self, launch: impl Into<String>) -> Self {
+        self.launch = Some(launch.into());
+        self
+    }
+
+    /// Scopes for this request instead of the configured ones.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Config`] when the scope string does not parse.
+    pub fn scopes(mut self, scopes: &str) -> Result<Self, ClientError> {
+        let scopes = ScopeSet::parse(scopes).map_err(crate::ConfigError::from)?;
+        self.scopes = Some(scopes);
+        Ok(self)
+    }
+
+    /// Scopes for this request, already parsed.
+    pub fn scope_set(mut self, scopes: ScopeSet) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// GET (default) or POST.
+    pub fn method(mut self, method: AuthorizeMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// An extra parameter: `nonce`, `prompt`, `login_hint`, or a vendor's.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Config`] when `name` is one the client sets itself (`state`, `aud`,
+    /// `code_challenge`, ...).
+    pub fn param(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, ClientError> {
+        let name = name.into();
+        if RESERVED_PARAMS.contains(&name.as_str()) {
+            return Err(crate::ConfigError::ReservedParameter { name }.into());
+        }
+        self.params.push((name, value.into()));
+        Ok(self)
+    }
+}
+
+/// Everything the callback needs, kept by the app between the redirect and the callback.
+///
+/// It serialises (serde) so that web apps can keep it in any session store and scale out
+/// across machines; the serialised form holds the state and the PKCE verifier, so treat it as
+/// a secret (server-side storage or an encrypted cookie). `Debug` redacts both.
+#[derive(Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub(crate) state: State,
+    pub(crate) verifier: PkceVerifier,
+    pub(crate) client_id: ClientId,
+    pub(crate) redirect_uri: RedirectUri,
+    pub(crate) aud: FhirBaseUrl,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token_endpoint: Option<TokenUrl>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) issuer: Option<String>,
+    pub(crate) scope: ScopeSet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) launch: Option<String>,
+    pub(crate) issued_at: u64,
+}
+
+impl PendingAuthorization {
+    /// The `state` sent; the key apps store this value under.
+    #[must_use]
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The PKCE verifier for the code exchange.
+    #[must_use]
+    pub fn verifier(&self) -> &PkceVerifier {
+        &self.verifier
+    }
+
+    /// The client id the request was made for.
+    #[must_use]
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+
+    /// The redirect URI sent (the code exchange repeats it exactly).
+    #[must_use]
+    pub fn redirect_uri(&self) -> &RedirectUri {
+        &self.redirect_uri
+    }
+
+    /// The `aud` sent: the FHIR server the token is for.
+    #[must_use]
+    pub fn aud(&self) -> &FhirBaseUrl {
+        &self.aud
+    }
+
+    /// The token endpoint known when the request was made.
+    #[must_use]
+    pub fn token_endpoint(&self) -> Option<&TokenUrl> {
+        self.token_endpoint.as_ref()
+    }
+
+    /// The scopes requested.
+    #[must_use]
+    pub fn scope(&self) -> &ScopeSet {
+        &self.scope
+    }
+
+    /// When the request was made, in seconds since the Unix epoch.
+    #[must_use]
+    pub fn issued_at(&self) -> u64 {
+        self.issued_at
+    }
+}
+
+impl fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            state,
+            verifier,
+            client_id,
+            redirect_uri,
+            aud,
+            token_endpoint,
+            issuer,
+            scope,
+            launch,
+            issued_at,
+        } = self;
+        f.debug_struct("PendingAuthorization")
+            .field("state", state)
+            .field("verifier", verifier)
+            .field("client_id", client_id)
+            .field("redirect_uri", redirect_uri)
+            .field("aud", aud)
+            .field("token_endpoint", token_endpoint)
+            .field("issuer", issuer)
+            .field("scope", &scope.to_string())
+            .field("launch", &launch.as_ref().map(|_| "[redacted]"))
+            .field("issued_at", issued_at)
+            .finish()
+    }
+}
+
+/// An authorization request, ready to send the user's browser to.
+#[derive(Debug)]
+pub struct AuthorizationRequest {
+    pub(crate) method: AuthorizeMethod,
+    pub(crate) url: Url,
+    pub(crate) form: Vec<(String, String)>,
+    pub(crate) pending: PendingAuthorization,
+}
+
+impl AuthorizationRequest {
+    /// GET or POST.
+    #[must_use]
+    pub fn method(&self) -> AuthorizeMethod {
+        self.method
+    }
+
+    /// For GET, the full URL to redirect the browser to (any query already on the
+    /// authorization endpoint is kept). For POST, the form's action.
+    #[must_use]
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// For POST, the form fields, in order; empty for GET.
+    #[must_use]
+    pub fn form(&self) -> &[(String, String)] {
+        &self.form
+    }
+
+    /// An HTML page that submits the POST form as soon as it loads (every value escaped).
+    /// For GET, a page that links to the URL.
+    #[must_use]
+    pub fn html(&self) -> String {
+        let mut page = String::from(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signing in</title></head>",
+        );
+        match self.method {
+            AuthorizeMethod::Post => {
+                page.push_str(
+                    "<body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"",
+                );
+                page.push_str(&escape_html(self.url.as_str()));
+                page.push_str("\">");
+                for (name, value) in &self.form {
+                    page.push_str("<input type=\"hidden\" name=\"");
+                    page.push_str(&escape_html(name));
+                    page.push_str("\" value=\"");
+                    page.push_str(&escape_html(value));
+                    page.push_str("\">");
+                }
+                page.push_str("<noscript><button type=\"submit\">Continue</button></noscript></form></body></html>");
+            }
+            AuthorizeMethod::Get => {
+                page.push_str("<body><a href=\"");
+                page.push_str(&escape_html(self.url.as_str()));
+                page.push_str("\">Continue to sign in</a></body></html>");
+            }
+        }
+        page
+    }
+
+    /// The pending authorization to keep until the callback.
+    #[must_use]
+    pub fn pending(&self) -> &PendingAuthorization {
+        &self.pending
+    }
+
+    /// The pending authorization, taken out to be stored.
+    #[must_use]
+    pub fn into_pending(self) -> PendingAuthorization {
+        self.pending
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// What came back on the redirect URI.
+pub(crate) struct Callback {
+    pub(crate) code: Option<AuthorizationCode>,
+    pub(crate) state: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) error_description: Option<String>,
+    pub(crate) error_uri: Option<String>,
+    pub(crate) iss: Option<String>,
+}
+
+impl Callback {
+    /// Reads a callback given as a full URL (`https://app/cb?code=...&state=...`), a query
+    /// (`?code=...` or `code=...`).
+    pub(crate) fn parse(callback: &str) -> Result<Self, ClientError> {
+        let callback = callback.trim();
+        let query = if callback.contains("://") {
+            let url = Url::parse(callback).map_err(|_| ClientError::Callback {
+                reason: "it is neither an absolute URL nor a query string",
+            })?;
+            url.query().unwrap_or_default().to_owned()
+        } else {
+            callback.trim_start_matches('?').to_owned()
+        };
+        let mut parsed = Self {
+            code: None,
+            state: None,
+            error: None,
+            error_description: None,
+            error_uri: None,
+            iss: None,
+        };
+        for (name, value) in smart_core::form::decode(query.as_bytes()) {
+            let slot = match name.as_str() {
+                "code" => {
+                    if parsed.code.is_some() {
+                        return Err(ClientError::Callback {
+                            reason: "it has more than one code",
+                        });
+                    }
+                    parsed.code = Some(AuthorizationCode::new(value));
+                    continue;
+                }
+                "state" => &mut parsed.state,
+                "error" => &mut parsed.error,
+                "error_description" => &mut parsed.error_description,
+                "error_uri" => &mut parsed.error_uri,
+                "iss" => &mut parsed.iss,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(ClientError::Callback {
+                    reason: "a parameter appears more than once",
+                });
+            }
+            *slot = Some(value);
+        }
+        Ok(parsed)
+    }
+
+    /// Checks the state, then turns an error into a typed error, then returns the code.
+    pub(crate) fn into_code(
+        self,
+        pending: &PendingAuthorization,
+    ) -> Result<AuthorizationCode, ClientError> {
+        let state = self.state.ok_or(ClientError::MissingState)?;
+        if !pending.state.matches(&state) {
+            return Err(ClientError::StateMismatch);
+        }
+        if let (Some(expected), Some(found)) = (&pending.issuer, &self.iss)
+            && expected != found
+        {
+            return Err(ClientError::IssuerMismatch {
+                expected: expected.clone(),
+                found: smart_core::display_url(found),
+            });
+        }
+        if let Some(error) = self.error {
+            let clean = |text: String| -> String {
+                text.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(300)
+                    .collect()
+            };
+            return Err(ClientError::Authorization {
+                error: ErrorCode::parse(&error),
+                description: self.error_description.map(clean),
+                uri: self.error_uri.map(clean),
+            });
+        }
+        self.code
+            .filter(|code| !code.expose_secret().is_empty())
+            .ok_or(ClientError::MissingCode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_values() {
+        let request = AuthorizationRequest {
+            method: AuthorizeMethod::Post,
+            url: Url::parse("https://ehr.example/authorize").unwrap(),
+            form: vec![(
+                "scope".to_owned(),
+                "\"><script>alert(1)</script>".to_owned(),
+            )],
+            pending: PendingAuthorization {
+                state: State::generate().unwrap(),
+                verifier: PkceVerifier::generate().unwrap(),
+                client_id: ClientId::parse("app").unwrap(),
+                redirect_uri: RedirectUri::parse("https://app.example/cb").unwrap(),
+                aud: FhirBaseUrl::parse("https://ehr.example/fhir").unwrap(),
+                token_endpoint: None,
+                issuer: None,
+                scope: ScopeSet::new(),
+                launch: None,
+                issued_at: 0,
+            },
+        };
+        let page = request.html();
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn callback_forms() {
+        for text in [
+            "https://app.example/cb?code=abc&state=s",
+            "?code=abc&state=s",
+            "code=abc&state=s",
+        ] {
+            let callback = Callback::parse(text).unwrap();
+            assert_eq!(callback.code.unwrap().expose_secret(), "abc");
+            assert_eq!(callback.state.as_deref(), Some("s"));
+        }
+        assert!(Callback::parse("https://app.example/cb?code=a&code=b&state=s").is_err());
+        assert!(Callback::parse("https://app.example/cb?state=a&state=b").is_err());
+        assert!(Callback::parse("http://[broken/cb?code=a").is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! The client's error type: configuration, discovery, token, network, redirect, callback.
+
+use smart_discovery::DiscoveryError;
+use smart_token::{ErrorCode, OAuthError, TokenError};
+
+use crate::config::ConfigError;
+use crate::transport::TransportError;
+
+/// Everything a [`crate::SmartClient`] call can fail with. No variant holds a secret, a token,
+/// an assertion, a code or a response body.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The configuration is missing something the call needs, or is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Discovery failed: the URL, the status and what was wrong.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// The server advertises no endpoint for this call and none is configured.
+    #[error(
+        "the server's SMART configuration has no {endpoint}; configure it or use a server that supports it"
+    )]
+    NotAdvertised {
+        /// The missing field, such as `token_endpoint` or `introspection_endpoint`.
+        endpoint: &'static str,
+    },
+    /// The token, introspection or revocation endpoint refused the request, or answered in a
+    /// way that cannot be used.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// No complete answer arrived: timeout, TLS, connection.
+    #[error("network error calling {url}: {source}")]
+    Network {
+        /// The URL called.
+        url: String,
+        /// What went wrong on the wire.
+        #[source]
+        source: TransportError,
+    },
+    /// The answer's body is larger than the configured limit; it was not read whole.
+    #[error(
+        "the answer from {url} is larger than the limit of {limit} bytes; raise HttpOptions::max_body_bytes if it is expected"
+    )]
+    ResponseTooLarge {
+        /// The URL called.
+        url: String,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A redirect was refused: on every POST, to a non-HTTPS URL, or after too many hops.
+    #[error("redirect from {from} to {to} blocked: {reason}")]
+    RedirectBlocked {
+        /// The URL that answered with the redirect.
+        from: String,
+        /// Where it pointed (as resolved), or the raw `Location` when it does not parse.
+        to: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// The callback has no `state`.
+    #[error("the callback has no state parameter; it did not come from this authorization request")]
+    MissingState,
+    /// The callback's `state` is not the one sent: a forged or mixed-up callback.
+    #[error(
+        "the callback's state does not match the authorization request; refusing it (a forged callback, or another login in the same session)"
+    )]
+    StateMismatch,
+    /// The authorization server sent the user back with an error.
+    #[error("authorization failed — {error}{}{}", .description.as_deref().map(|d| format!(" — {d}")).unwrap_or_default(), .error.hint().map(|h| format!("; {h}")).unwrap_or_default())]
+    Authorization {
+        /// The OAuth `error` code.
+        error: ErrorCode,
+        /// `error_description` (control characters removed, cut to 300 characters).
+        description: Option<String>,
+        /// `error_uri`.
+        uri: Option<String>,
+    },
+    /// The callback carries neither a code nor an error.
+    #[error("the callback has no code parameter")]
+    MissingCode,
+    /// The callback's `iss` (RFC 9207) is not the authorization server that was asked.
+    #[error(
+        "the callback's iss is \"{found}\", but this authorization was sent to \"{expected}\"; refusing it (possible mix-up attack)"
+    )]
+    IssuerMismatch {
+        /// The issuer the client knows.
+        expected: String,
+        /// The `iss` in the callback.
+        found: String,
+    },
+    /// The callback URL cannot be read.
+    #[error("the callback URL cannot be read: {reason}")]
+    Callback {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// Client registration (RFC 7591) failed.
+    #[error(transparent)]
+    Registration(OAuthError),
+    /// The registration answer has no usable `client_id`.
+    #[error("client registration failed: the response has no usable client_id; received fields: {}", if received_fields.is_empty() { "none".to_owned() } else { received_fields.join(", ") })]
+    RegistrationResponse {
+        /// The names (never the values) of the fields received.
+        received_fields: Vec<String>,
+    },
+    /// The access token would go to a server it was not issued for.
+    #[error("refusing to send the access token to {url}: it is not below the FHIR base {base}")]
+    ForeignUrl {
+        /// The URL asked for.
+        url: String,
+        /// The FHIR base the token is for.
+        base: String,
+    },
+    /// The FHIR server answered a read with an error status.
+    #[error("FHIR request to {url} failed — HTTP {status}{}", if *.status == 401 { "; the access token is missing, expired or revoked: refresh it or authorize again" } else { "" })]
+    Fhir {
+        /// The URL read.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The FHIR server's answer is not a JSON object.
+    #[error("FHIR response from {url} is not a usable JSON object: {reason}")]
+    FhirBody {
+        /// The URL read.
+        url: String,
+        /// What is wrong with the body.
+        #[source]
+        reason: smart_core::json::JsonError,
+    },
+    /// No state or verifier could be drawn.
+    #[error(transparent)]
+    Pkce(#[from] smart_pkce::Error),
+}

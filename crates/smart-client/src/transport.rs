@@ -1,0 +1,334 @@
+//! The HTTP transport: a small trait over `http` types, closures, and ureq.
+
+use core::fmt;
+use std::time::Duration;
+
+/// The crate's version, sent in `User-Agent`.
+pub const USER_AGENT: &str = concat!("smart-on-fhir/", env!("CARGO_PKG_VERSION"));
+
+/// Sends one HTTP request and returns the answer, whatever its status.
+///
+/// Implementations must not follow redirects: the client applies its own redirect policy
+/// (never on POST; on GET discovery at most three hops, HTTPS only). Closures implement it, so
+/// tests and custom stacks can plug in without a new type:
+///
+/// ```
+/// use smart_client::{HttpClient, TransportError};
+///
+/// let canned = |request: http::Request<Vec<u8>>| -> Result<http::Response<Vec<u8>>, TransportError> {
+///     assert_eq!(request.method(), "GET");
+///     Ok(http::Response::builder().status(200).body(b"{}".to_vec()).expect("static response"))
+/// };
+/// let response = canned.send(http::Request::get("https://ehr.example/x").body(Vec::new())?)?;
+/// assert_eq!(response.status(), 200);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait HttpClient: Send + Sync {
+    /// Sends `request` and reads the whole answer.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError`] when no complete answer arrives: connection, TLS, timeout, or a body
+    /// over the size limit.
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError>;
+}
+
+impl<F> HttpClient for F
+where
+    F: Fn(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError> + Send + Sync,
+{
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        self(request)
+    }
+}
+
+/// What went wrong on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// The host name did not resolve.
+    Dns,
+    /// The TCP connection could not be made or was refused.
+    Connect,
+    /// TLS failed (certificate, handshake).
+    Tls,
+    /// A configured time limit passed.
+    Timeout,
+    /// The connection broke while sending or reading.
+    Io,
+    /// The answer was not valid HTTP.
+    Protocol,
+    /// The answer's body is larger than the configured limit.
+    BodyTooLarge,
+    /// The request could not be sent as built (an invalid URI, for example).
+    Request,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Dns => "the host name did not resolve",
+            Self::Connect => "the connection failed",
+            Self::Tls => "TLS failed",
+            Self::Timeout => "the request timed out",
+            Self::Io => "the connection broke",
+            Self::Protocol => "the answer is not valid HTTP",
+            Self::BodyTooLarge => "the answer is larger than the configured limit",
+            Self::Request => "the request could not be sent",
+        })
+    }
+}
+
+/// A request that got no complete answer. It never holds a request or response body.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+pub struct TransportError {
+    kind: TransportErrorKind,
+    detail: Option<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl TransportError {
+    /// An error of `kind`, with the underlying cause.
+    #[must_use]
+    pub fn new(
+        kind: TransportErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            detail: None,
+            source: Some(source.into()),
+        }
+    }
+
+    /// An error of `kind` with a short explanation and no underlying cause.
+    #[must_use]
+    pub fn with_detail(kind: TransportErrorKind, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: Some(detail.into()),
+            source: None,
+        }
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> TransportErrorKind {
+        self.kind
+    }
+}
+
+/// Limits for every HTTP call.
+///
+/// ureq sets no timeout by default; these do: 10 s to connect and 30 s for a whole call
+/// (connect, send, and read the complete answer), and bodies over 4 MiB are refused while
+/// being read, never held whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpOptions {
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_body_bytes: u64,
+    proxy: Option<String>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 4 * 1024 * 1024,
+            proxy: None,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// The default limits.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Time allowed to set up a connection (DNS, TCP, TLS).
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole call, from connecting to the last byte of the answer.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Largest answer body accepted.
+    #[must_use]
+    pub fn max_body_bytes(mut self, limit: u64) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// A proxy such as `http://proxy.example:3128`. Proxies are never read from the
+    /// environment (`HTTPS_PROXY` and friends); set one here to use one.
+    #[must_use]
+    pub fn proxy(mut self, proxy: impl Into<String>) -> Self {
+        self.proxy = Some(proxy.into());
+        self
+    }
+
+    /// The connect timeout.
+    #[must_use]
+    pub fn get_connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The timeout of a whole call.
+    #[must_use]
+    pub fn get_timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The body limit.
+    #[must_use]
+    pub fn get_max_body_bytes(&self) -> u64 {
+        self.max_body_bytes
+    }
+}
+
+#[cfg(feature = "ureq")]
+pub use self::ureq_transport::UreqClient;
+
+#[cfg(feature = "ureq")]
+mod ureq_transport {
+    use std::io::Read;
+
+    use super::{HttpClient, HttpOptions, TransportError, TransportErrorKind, USER_AGENT};
+
+    /// The default transport: a ureq 3 agent with connection pooling (one TCP connection is
+    /// reused for discovery, token calls and FHIR reads to the same host).
+    #[derive(Debug, Clone)]
+    pub struct UreqClient {
+        agent: ureq::Agent,
+        max_body_bytes: u64,
+    }
+
+    impl UreqClient {
+        /// An agent with `options`: its timeouts, no redirects, non-2xx answers returned as
+        /// answers, `User-Agent: smart-on-fhir/<version>`, and no proxy unless configured.
+        ///
+        /// # Errors
+        ///
+        /// [`TransportError`] of kind [`TransportErrorKind::Request`] when the proxy URL is
+        /// invalid.
+        pub fn new(options: &HttpOptions) -> Result<Self, TransportError> {
+            let proxy = match &options.proxy {
+                None => None,
+                Some(url) => Some(ureq::Proxy::new(url).map_err(|_| {
+                    TransportError::with_detail(
+                        TransportErrorKind::Request,
+                        "the proxy URL is invalid",
+                    )
+                })?),
+            };
+            let config = ureq::Agent::config_builder()
+                .timeout_connect(Some(options.connect_timeout))
+                .timeout_global(Some(options.timeout))
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .proxy(proxy)
+                .user_agent(USER_AGENT)
+                .build();
+            Ok(Self {
+                agent: config.into(),
+                max_body_bytes: options.max_body_bytes,
+            })
+        }
+
+        /// The caller's own agent (its TLS, proxy and timeouts). Redirects are still never
+        /// followed by ureq, and non-2xx answers are still read, whatever the agent says.
+        #[must_use]
+        pub fn with_agent(agent: ureq::Agent, max_body_bytes: u64) -> Self {
+            Self {
+                agent,
+                max_body_bytes,
+            }
+        }
+    }
+
+    impl HttpClient for UreqClient {
+        fn send(
+            &self,
+            request: http::Request<Vec<u8>>,
+        ) -> Result<http::Response<Vec<u8>>, TransportError> {
+            let request = self
+                .agent
+                .configure_request(request)
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .build();
+            let response = self.agent.run(request).map_err(convert)?;
+            let (parts, body) = response.into_parts();
+            let limit = self.max_body_bytes;
+            // Read one byte past the limit to tell "exactly the limit" from "over it", without
+            // ever holding more than limit + 1 bytes.
+            let mut bytes = Vec::new();
+            body.into_with_config()
+                .limit(limit.saturating_add(1))
+                .reader()
+                .take(limit.saturating_add(1))
+                .read_to_end(&mut bytes)
+                .map_err(|error| convert(ureq::Error::from(error)))?;
+            if bytes.len() as u64 > limit {
+                return Err(TransportError::with_detail(
+                    TransportErrorKind::BodyTooLarge,
+                    format!("limit {limit} bytes"),
+                ));
+            }
+            Ok(http::Response::from_parts(parts, bytes))
+        }
+    }
+
+    fn convert(error: ureq::Error) -> TransportError {
+        let kind = match &error {
+            ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
+            ureq::Error::HostNotFound => TransportErrorKind::Dns,
+            ureq::Error::ConnectionFailed | ureq::Error::ConnectProxyFailed(_) => {
+                TransportErrorKind::Connect
+            }
+            ureq::Error::Tls(_) => TransportErrorKind::Tls,
+            #[cfg(feature = "rustls")]
+            ureq::Error::Rustls(_) => TransportErrorKind::Tls,
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                TransportErrorKind::Timeout
+            }
+            ureq::Error::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
+                ) =>
+            {
+                TransportErrorKind::Connect
+            }
+            ureq::Error::Io(_) => TransportErrorKind::Io,
+            ureq::Error::BodyExceedsLimit(_) => TransportErrorKind::BodyTooLarge,
+            ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => {
+                TransportErrorKind::Protocol
+            }
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => {
+                TransportErrorKind::Request
+            }
+            _ => TransportErrorKind::Io,
+        };
+        TransportError::new(kind, error)
+    }
+}

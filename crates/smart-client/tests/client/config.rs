@@ -1,0 +1,149 @@
+//! Configuration: validation lists every offending URL, the HTTPS rule, masking.
+
+use smart_client::{ClientConfig, ClientError, ConfigError};
+use smart_token::ClientSecret;
+
+#[test]
+fn every_offending_url_is_listed_once() {
+    let err = ClientConfig::builder("http://ehr.example/fhir")
+        .redirect_uri("not-a-url")
+        .authorization_endpoint("ftp://ehr.example/authorize")
+        .token_endpoint("http://ehr.example/token")
+        .build()
+        .unwrap_err();
+    let ConfigError::Urls(problems) = &err else {
+        panic!("{err:?}")
+    };
+    let fields: Vec<&str> = problems.iter().map(smart_core::UrlError::field).collect();
+    assert_eq!(
+        fields,
+        [
+            "base_url",
+            "redirect_uri",
+            "authorization_endpoint",
+            "token_endpoint"
+        ]
+    );
+    let text = err.to_string();
+    assert!(text.contains("http://ehr.example/token"), "{text}");
+    // The defaulted issuer is not reported twice (safire lists base_url, issuer).
+    assert!(!text.contains("issuer"), "{text}");
+}
+
+#[test]
+fn loopback_http_needs_the_opt_in() {
+    let err = ClientConfig::builder("http://127.0.0.1:8080/fhir")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("allow_insecure_localhost"),
+        "{err}"
+    );
+    for host in ["localhost", "127.0.0.1", "[::1]"] {
+        ClientConfig::builder(format!("http://{host}:8080/fhir"))
+            .allow_insecure_localhost(true)
+            .build()
+            .unwrap();
+    }
+    // The opt-in never covers other hosts.
+    let err = ClientConfig::builder("http://10.0.0.7/fhir")
+        .allow_insecure_localhost(true)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Urls(_)));
+}
+
+#[test]
+fn issuer_defaults_to_base_url_exactly() {
+    let config = ClientConfig::builder("https://ehr.example/fhir/")
+        .build()
+        .unwrap();
+    assert_eq!(config.issuer().as_str(), "https://ehr.example/fhir/");
+    let config = ClientConfig::builder("https://ehr.example/fhir")
+        .issuer("https://ehr.example/fhir-aud")
+        .build()
+        .unwrap();
+    assert_eq!(config.issuer().as_str(), "https://ehr.example/fhir-aud");
+}
+
+#[test]
+fn jwks_uri_must_be_https_even_with_the_opt_in() {
+    let err = ClientConfig::builder("http://127.0.0.1/fhir")
+        .allow_insecure_localhost(true)
+        .jwks_uri("http://127.0.0.1/jwks")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("jwks_uri"), "{err}");
+}
+
+#[test]
+fn native_app_redirect_schemes_are_accepted() {
+    ClientConfig::builder("https://ehr.example/fhir")
+        .redirect_uri("com.example.app:/oauth2redirect")
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn debug_masks_secrets_and_keys() {
+    let key = crate::es384_key();
+    let config = ClientConfig::builder("https://ehr.example/fhir")
+        .client_id("app")
+        .client_secret(ClientSecret::new("TOPSECRET"))
+        .private_key(key)
+        .kid("k1")
+        .build()
+        .unwrap();
+    let text = format!("{config:?}");
+    assert!(!text.contains("TOPSECRET"), "{text}");
+    assert!(text.contains("[FILTERED]"), "{text}");
+    assert!(text.contains("k1"), "{text}");
+    assert!(!text.contains("PRIVATE"), "{text}");
+}
+
+#[test]
+fn kid_defaults_to_the_thumbprint() {
+    let key = crate::es384_key();
+    let thumbprint = key.thumbprint();
+    let config = ClientConfig::builder("https://ehr.example/fhir")
+        .private_key(key)
+        .build()
+        .unwrap();
+    assert_eq!(config.assertion_signer().unwrap().kid(), thumbprint);
+}
+
+#[test]
+fn a_key_that_does_not_fit_the_algorithm_is_refused_at_build() {
+    let err = ClientConfig::builder("https://ehr.example/fhir")
+        .private_key(crate::es384_key())
+        .jwt_algorithm(smart_jwt_assertion::Algorithm::Rs384)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Assertion(_)), "{err:?}");
+}
+
+#[test]
+fn missing_settings_are_listed_before_any_network_call() {
+    // No server: if the client tried discovery first, this would be a network error.
+    let config = ClientConfig::builder("https://ehr.invalid/fhir")
+        .build()
+        .unwrap();
+    let client = smart_client::SmartClient::with_http_client(
+        config,
+        smart_client::ClientType::Public,
+        |_: http::Request<Vec<u8>>| -> Result<http::Response<Vec<u8>>, smart_client::TransportError> {
+            panic!("no request may be sent")
+        },
+    );
+    let err = client
+        .authorize(smart_client::AuthorizeOptions::new())
+        .unwrap_err();
+    let ClientError::Config(ConfigError::Missing { fields, .. }) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(fields, &["client_id", "redirect_uri", "scopes"]);
+    assert_eq!(
+        err.to_string(),
+        "configuration missing: client_id, redirect_uri, scopes (needed to build an authorization request)"
+    );
+}

@@ -1,0 +1,726 @@
+//! Every flow for every client type, checking the exact method, URL, headers and form fields
+//! (the table of SAFIRE.md §1.9).
+
+use std::sync::{Arc, Mutex};
+
+use base64ct::{Base64, Encoding};
+use mockito::Matcher;
+use serde_json::json;
+use smart_client::{
+    AuthorizeMethod, AuthorizeOptions, ClientError, ClientType, IntrospectWith, SecretMethod,
+};
+use smart_core::url::Url;
+use smart_jwt_assertion::{Algorithm, JwkSet, PrivateKey, verify_compact};
+use smart_token::{AccessToken, ClientSecret, RefreshToken, TokenRef};
+
+use crate::{CLIENT_ID, Ehr, REDIRECT_URI, SECRET, form_exactly, token_body};
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn query(url: &Url) -> Vec<(String, String)> {
+    url.query_pairs()
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    let found = pairs.iter().find(|(n, _)| n == name);
+    assert!(found.is_some(), "no {name} in {pairs:?}");
+    found.map_or("", |(_, v)| v.as_str())
+}
+
+/// A matcher that verifies the posted client assertion and records its jti.
+fn assertion_matcher(
+    key: &PrivateKey,
+    kid: &str,
+    audience: String,
+    jtis: Arc<Mutex<Vec<String>>>,
+) -> impl Fn(&mockito::Request) -> bool + Send + Sync + 'static {
+    let jwks = JwkSet::from(key.public_jwk(Some(kid)));
+    move |request: &mockito::Request| {
+        let body = request.utf8_lossy_body().unwrap().into_owned();
+        let fields = smart_client::core::form::decode(body.as_bytes());
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        if get("client_assertion_type").as_deref() != Some(ASSERTION_TYPE)
+            || get("client_id").is_some()
+        {
+            return false;
+        }
+        if request.has_header("authorization") {
+            return false;
+        }
+        let Some(assertion) = get("client_assertion") else {
+            return false;
+        };
+        let Ok(verified) = verify_compact(&assertion, &jwks, &[Algorithm::Es384]) else {
+            return false;
+        };
+        let claims = verified.claims();
+        let ok = claims["iss"] == CLIENT_ID
+            && claims["sub"] == CLIENT_ID
+            && claims["aud"] == audience.as_str()
+            && claims["exp"]
+                .as_u64()
+                .zip(claims["iat"].as_u64())
+                .is_some_and(|(exp, iat)| exp > iat && exp - iat <= 300)
+            && verified.header()["typ"] == "JWT";
+        if ok {
+            jtis.lock()
+                .unwrap()
+                .push(claims["jti"].as_str().unwrap_or_default().to_owned());
+        }
+        ok
+    }
+}
+
+#[test]
+fn authorization_url_has_every_parameter_and_keeps_the_endpoint_query() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let request = client
+        .authorize(
+            AuthorizeOptions::new()
+                .launch("launch-123")
+                .param("nonce", "n-1")
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(request.method(), AuthorizeMethod::Get);
+    let url = request.url();
+    assert_eq!(url.path(), "/auth/authorize");
+    let pairs = query(url);
+    let names: Vec<&str> = pairs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "tenant",
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "launch",
+            "scope",
+            "state",
+            "aud",
+            "code_challenge",
+            "code_challenge_method",
+            "nonce"
+        ]
+    );
+    assert_eq!(
+        param(&pairs, "tenant"),
+        "t1",
+        "the endpoint's own query is kept"
+    );
+    assert_eq!(param(&pairs, "response_type"), "code");
+    assert_eq!(param(&pairs, "client_id"), CLIENT_ID);
+    assert_eq!(param(&pairs, "redirect_uri"), REDIRECT_URI);
+    assert_eq!(param(&pairs, "launch"), "launch-123");
+    assert_eq!(
+        param(&pairs, "scope"),
+        "launch/patient patient/*.rs openid fhirUser offline_access"
+    );
+    assert_eq!(param(&pairs, "aud"), ehr.base());
+    assert_eq!(param(&pairs, "code_challenge_method"), "S256");
+    let pending = request.pending();
+    assert_eq!(param(&pairs, "state"), pending.state().expose_secret());
+    assert_eq!(param(&pairs, "state").len(), 32);
+    assert_eq!(
+        param(&pairs, "code_challenge"),
+        pending.verifier().challenge().as_str()
+    );
+    assert_eq!(pending.token_endpoint().unwrap().as_str(), ehr.token_url());
+    // Fresh state and verifier on every call.
+    let again = client.authorize(AuthorizeOptions::new()).unwrap();
+    assert!(
+        !again
+            .pending()
+            .state()
+            .matches(pending.state().expose_secret())
+    );
+}
+
+#[test]
+fn post_authorization_returns_the_form() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let request = client
+        .authorize(AuthorizeOptions::new().method(AuthorizeMethod::Post))
+        .unwrap();
+    assert_eq!(
+        request.url().as_str(),
+        format!("{}/auth/authorize?tenant=t1", ehr.server.url())
+    );
+    let names: Vec<&str> = request.form().iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+            "aud",
+            "code_challenge",
+            "code_challenge_method"
+        ]
+    );
+    let html = request.html();
+    assert!(html.contains("method=\"post\""));
+    assert!(html.contains(request.pending().state().expose_secret()));
+}
+
+#[test]
+fn reserved_authorization_parameters_cannot_be_overridden() {
+    for name in [
+        "state",
+        "aud",
+        "code_challenge",
+        "code_challenge_method",
+        "redirect_uri",
+    ] {
+        assert!(AuthorizeOptions::new().param(name, "x").is_err(), "{name}");
+    }
+}
+
+/// Runs an authorization, then exchanges the code against the mock token endpoint.
+fn code_flow(
+    ehr: &mut Ehr,
+    client: &smart_client::SmartClient,
+    expected_auth: &dyn Fn(mockito::Mock, &str) -> mockito::Mock,
+) {
+    let request = client.authorize(AuthorizeOptions::new()).unwrap();
+    let pending = request.into_pending();
+    let verifier = pending.verifier().expose_secret().to_owned();
+    let state = pending.state().expose_secret().to_owned();
+    let mock = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_header("content-type", "application/x-www-form-urlencoded")
+        .match_header("accept", "application/json");
+    let mock = expected_auth(mock, &verifier)
+        .with_status(200)
+        .with_body(token_body())
+        .expect(1)
+        .create();
+    let callback = format!(
+        "{REDIRECT_URI}?code=c%2Fode%2B1&state={state}&iss={}/auth",
+        ehr.server.url()
+    );
+    let token = client.complete_authorization(&callback, &pending).unwrap();
+    assert_eq!(token.access_token().expose_secret(), "at-1");
+    assert_eq!(token.context().patient(), Some("p-1"));
+    mock.assert();
+}
+
+#[test]
+fn code_exchange_public() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    code_flow(&mut ehr, &client, &|mock, verifier| {
+        mock.match_header("authorization", Matcher::Missing)
+            .match_request(form_exactly(&[
+                ("grant_type", "authorization_code"),
+                ("code", "c/ode+1"),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", verifier),
+                ("client_id", CLIENT_ID),
+            ]))
+    });
+}
+
+#[test]
+fn code_exchange_symmetric_basic_raw() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let client = ehr.client(
+        ehr.config().client_secret(ClientSecret::new(SECRET)),
+        ClientType::ConfidentialSymmetric,
+    );
+    let basic = format!(
+        "Basic {}",
+        Base64::encode_string(format!("{CLIENT_ID}:{SECRET}").as_bytes())
+    );
+    code_flow(&mut ehr, &client, &|mock, verifier| {
+        mock.match_header("authorization", basic.as_str())
+            .match_request(form_exactly(&[
+                ("grant_type", "authorization_code"),
+                ("code", "c/ode+1"),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", verifier),
+            ]))
+    });
+}
+
+#[test]
+fn code_exchange_symmetric_post() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let client = ehr.client(
+        ehr.config()
+            .client_secret(ClientSecret::new(SECRET))
+            .secret_method(SecretMethod::Post),
+        ClientType::ConfidentialSymmetric,
+    );
+    code_flow(&mut ehr, &client, &|mock, verifier| {
+        mock.match_header("authorization", Matcher::Missing)
+            .match_request(form_exactly(&[
+                ("grant_type", "authorization_code"),
+                ("code", "c/ode+1"),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", verifier),
+                ("client_id", CLIENT_ID),
+                ("client_secret", SECRET),
+            ]))
+    });
+}
+
+#[test]
+fn code_exchange_asymmetric() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let key = crate::es384_key();
+    let kid = "kid-1";
+    let jtis = Arc::new(Mutex::new(Vec::new()));
+    let matcher = Arc::new(assertion_matcher(
+        &key,
+        kid,
+        ehr.token_url(),
+        Arc::clone(&jtis),
+    ));
+    let client = ehr.client(
+        ehr.config().private_key(key).kid(kid),
+        ClientType::ConfidentialAsymmetric,
+    );
+    code_flow(&mut ehr, &client, &|mock, verifier| {
+        let matcher = Arc::clone(&matcher);
+        let verifier = verifier.to_owned();
+        mock.match_request(move |request| {
+            let body = request.utf8_lossy_body().unwrap().into_owned();
+            let fields = smart_client::core::form::decode(body.as_bytes());
+            let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+            names
+                == [
+                    "grant_type",
+                    "code",
+                    "redirect_uri",
+                    "code_verifier",
+                    "client_assertion_type",
+                    "client_assertion",
+                ]
+                && fields[3].1 == verifier
+                && matcher(request)
+        })
+    });
+    assert_eq!(jtis.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn refresh_for_every_client_type_and_fresh_assertions() {
+    let key = crate::es384_key();
+    let kid = "kid-2";
+    let jtis = Arc::new(Mutex::new(Vec::new()));
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(3);
+    let basic = format!(
+        "Basic {}",
+        Base64::encode_string(format!("{CLIENT_ID}:{SECRET}").as_bytes())
+    );
+
+    let public = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_header("authorization", Matcher::Missing)
+        .match_request(form_exactly(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt-0"),
+            ("client_id", CLIENT_ID),
+        ]))
+        .with_body(token_body())
+        .expect(1)
+        .create();
+    let symmetric = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_header("authorization", basic.as_str())
+        .match_request(form_exactly(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt-0"),
+        ]))
+        .with_body(token_body())
+        .expect(1)
+        .create();
+    let asymmetric = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_request(assertion_matcher(
+            &key,
+            kid,
+            ehr.token_url(),
+            Arc::clone(&jtis),
+        ))
+        .with_body(json!({"access_token": "at-2", "token_type": "bearer"}).to_string())
+        .expect(2)
+        .create();
+
+    let refresh = RefreshToken::new("rt-0");
+    ehr.client(ehr.config(), ClientType::Public)
+        .refresh(&refresh, None)
+        .unwrap();
+    ehr.client(
+        ehr.config().client_secret(ClientSecret::new(SECRET)),
+        ClientType::ConfidentialSymmetric,
+    )
+    .refresh(&refresh, None)
+    .unwrap();
+    let client = ehr.client(
+        ehr.config().private_key(key).kid(kid),
+        ClientType::ConfidentialAsymmetric,
+    );
+    let first = client.refresh(&refresh, None).unwrap();
+    // No refresh token came back: the old one is kept.
+    assert_eq!(first.refresh_token().unwrap().expose_secret(), "rt-0");
+    client.refresh(&refresh, None).unwrap();
+    public.assert();
+    symmetric.assert();
+    asymmetric.assert();
+    let jtis = jtis.lock().unwrap();
+    assert_eq!(jtis.len(), 2);
+    assert_ne!(jtis[0], jtis[1], "every refresh carries a fresh assertion");
+}
+
+#[test]
+fn narrower_refresh_scope() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let mock = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_request(form_exactly(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt-0"),
+            ("scope", "patient/Observation.rs"),
+            ("client_id", CLIENT_ID),
+        ]))
+        .with_body(token_body())
+        .create();
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let narrower = "patient/Observation.rs".parse().unwrap();
+    client
+        .refresh(&RefreshToken::new("rt-0"), Some(&narrower))
+        .unwrap();
+    mock.assert();
+}
+
+#[test]
+fn switching_client_type_keeps_discovery() {
+    let mut ehr = Ehr::new();
+    let discovery = ehr.serve_discovery(1);
+    ehr.server
+        .mock("POST", "/auth/token")
+        .with_body(token_body())
+        .expect(2)
+        .create();
+    let mut client = ehr.client(
+        ehr.config().client_secret(ClientSecret::new(SECRET)),
+        ClientType::Public,
+    );
+    client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    client.set_client_type(ClientType::ConfidentialSymmetric);
+    client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    discovery.assert();
+}
+
+#[test]
+fn backend_services() {
+    let key = crate::es384_key();
+    let kid = "backend-kid";
+    let jtis = Arc::new(Mutex::new(Vec::new()));
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let default_scope = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_body(Matcher::AllOf(vec![
+            Matcher::UrlEncoded("grant_type".into(), "client_credentials".into()),
+            Matcher::UrlEncoded("scope".into(), "system/*.rs".into()),
+        ]))
+        .match_request(assertion_matcher(&key, kid, ehr.token_url(), Arc::clone(&jtis)))
+        .with_body(json!({"access_token": "backend-at", "token_type": "bearer", "expires_in": 300, "scope": "system/*.rs"}).to_string())
+        .expect(1)
+        .create();
+    // Backend Services works whatever the client type, and without scopes configured.
+    let config = smart_client::ClientConfig::builder(ehr.base())
+        .client_id(CLIENT_ID)
+        .private_key(key)
+        .kid(kid)
+        .allow_insecure_localhost(true);
+    let client = ehr.client(config, ClientType::Public);
+    let token = client.backend_services_token(None).unwrap();
+    assert_eq!(token.access_token().expose_secret(), "backend-at");
+    assert!(
+        token
+            .validate(smart_token::Flow::BackendServices)
+            .is_valid()
+    );
+    default_scope.assert();
+    assert_eq!(jtis.lock().unwrap().len(), 1);
+
+    let no_key = ehr
+        .client(ehr.config(), ClientType::Public)
+        .backend_services_token(None)
+        .unwrap_err();
+    assert_eq!(
+        no_key.to_string(),
+        "configuration missing: private_key (needed to authenticate to the token endpoint)"
+    );
+}
+
+#[test]
+fn token_errors_carry_the_oauth_fields() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    ehr.server
+        .mock("POST", "/auth/token")
+        .with_status(400)
+        .with_body(
+            json!({"error": "invalid_grant", "error_description": "Code expired"}).to_string(),
+        )
+        .create();
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let err = client.refresh(&RefreshToken::new("rt"), None).unwrap_err();
+    let ClientError::Token(smart_token::TokenError::OAuth(oauth)) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(oauth.status(), 400);
+    assert_eq!(oauth.error(), Some(&smart_token::ErrorCode::InvalidGrant));
+    assert!(
+        err.to_string()
+            .starts_with("token request failed — HTTP 400 — invalid_grant — Code expired")
+    );
+}
+
+#[test]
+fn introspection_and_revocation() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let basic = format!(
+        "Basic {}",
+        Base64::encode_string(format!("{CLIENT_ID}:{SECRET}").as_bytes())
+    );
+    let by_client = ehr
+        .server
+        .mock("POST", "/auth/introspect")
+        .match_header("authorization", basic.as_str())
+        .match_request(form_exactly(&[
+            ("token", "at-9"),
+            ("token_type_hint", "access_token"),
+        ]))
+        .with_body(
+            json!({"active": true, "scope": "patient/*.rs", "client_id": CLIENT_ID}).to_string(),
+        )
+        .create();
+    let by_bearer = ehr
+        .server
+        .mock("POST", "/auth/introspect")
+        .match_header("authorization", "Bearer resource-server-token")
+        .with_body(json!({"active": false}).to_string())
+        .create();
+    let revoke = ehr
+        .server
+        .mock("POST", "/auth/revoke")
+        .match_header("authorization", basic.as_str())
+        .match_request(form_exactly(&[
+            ("token", "rt-9"),
+            ("token_type_hint", "refresh_token"),
+        ]))
+        .with_status(200)
+        .create();
+    let client = ehr.client(
+        ehr.config().client_secret(ClientSecret::new(SECRET)),
+        ClientType::ConfidentialSymmetric,
+    );
+    let token = AccessToken::new("at-9");
+    let info = client
+        .introspect(TokenRef::Access(&token), IntrospectWith::Client)
+        .unwrap();
+    assert!(info.active());
+    let bearer = AccessToken::new("resource-server-token");
+    let info = client
+        .introspect(TokenRef::Access(&token), IntrospectWith::Bearer(&bearer))
+        .unwrap();
+    assert!(!info.active());
+    client
+        .revoke(TokenRef::Refresh(&RefreshToken::new("rt-9")))
+        .unwrap();
+    by_client.assert();
+    by_bearer.assert();
+    revoke.assert();
+}
+
+#[test]
+fn endpoints_not_advertised() {
+    let mut ehr = Ehr::new();
+    let mut document = ehr.document();
+    document
+        .as_object_mut()
+        .unwrap()
+        .remove("introspection_endpoint");
+    ehr.server
+        .mock("GET", "/fhir/.well-known/smart-configuration")
+        .with_body(document.to_string())
+        .create();
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let err = client
+        .introspect(
+            TokenRef::Access(&AccessToken::new("x")),
+            IntrospectWith::Client,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::NotAdvertised {
+                endpoint: "introspection_endpoint"
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn dynamic_client_registration() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let metadata = json!({
+        "client_name": "Growth Chart",
+        "redirect_uris": [REDIRECT_URI],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scope": "launch/patient patient/*.rs"
+    });
+    let mock = ehr
+        .server
+        .mock("POST", "/auth/register")
+        .match_header("content-type", "application/json")
+        .match_header("authorization", "Bearer initial-token")
+        .match_body(Matcher::Json(metadata.clone()))
+        .with_status(201)
+        .with_body(
+            json!({"client_id": "new-client", "client_secret": "NEW-SECRET", "client_id_issued_at": 1_700_000_000,
+                   "client_name": "Growth Chart"})
+            .to_string(),
+        )
+        .create();
+    // The temporary-client pattern: no client_id configured.
+    let config = smart_client::ClientConfig::builder(ehr.base()).allow_insecure_localhost(true);
+    let client = ehr.client(config, ClientType::Public);
+    let registration = client
+        .register(
+            metadata.as_object().unwrap(),
+            Some(&AccessToken::new("initial-token")),
+        )
+        .unwrap();
+    assert_eq!(registration.client_id().as_str(), "new-client");
+    assert_eq!(
+        registration.client_secret().unwrap().expose_secret(),
+        "NEW-SECRET"
+    );
+    assert_eq!(registration.client_id_issued_at(), Some(1_700_000_000));
+    assert_eq!(registration.metadata()["client_name"], "Growth Chart");
+    assert!(!format!("{registration:?}").contains("NEW-SECRET"));
+    mock.assert();
+
+    ehr.server
+        .mock("POST", "/auth/register")
+        .with_status(400)
+        .with_body(
+            json!({"error": "invalid_redirect_uri", "error_description": "not https"}).to_string(),
+        )
+        .create();
+    let err = client
+        .register(metadata.as_object().unwrap(), None)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("client registration failed — HTTP 400 — invalid_redirect_uri"),
+        "{err}"
+    );
+}
+
+#[test]
+fn registration_without_client_id_lists_field_names_only() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    ehr.server
+        .mock("POST", "/auth/register")
+        .with_status(201)
+        .with_body(json!({"client_secret": "LEAK-ME", "client_name": "x"}).to_string())
+        .create();
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let err = client.register(&serde_json::Map::new(), None).unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(
+        text.contains("client_secret") && !text.contains("LEAK-ME"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fhir_reads_send_the_token_only_below_the_base() {
+    let mut ehr = Ehr::new();
+    let read = ehr
+        .server
+        .mock("GET", "/fhir/Patient/p-1")
+        .match_header("authorization", "Bearer at-1")
+        .with_body(json!({"resourceType": "Patient", "id": "p-1"}).to_string())
+        .create();
+    let unauthorized = ehr
+        .server
+        .mock("GET", "/fhir/Patient/p-2")
+        .with_status(401)
+        .create();
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let token = AccessToken::new("at-1");
+    let patient = client.read_resource(&token, "Patient/p-1").unwrap();
+    assert_eq!(patient["id"], "p-1");
+    read.assert();
+    let err = client.read_resource(&token, "Patient/p-2").unwrap_err();
+    assert!(
+        err.to_string().contains("HTTP 401")
+            && err.to_string().contains("refresh it or authorize again"),
+        "{err}"
+    );
+    unauthorized.assert();
+    for foreign in [
+        "https://evil.example/fhir/Patient/1".to_owned(),
+        format!("{}/other/Patient/1", ehr.server.url()),
+        "../admin".to_owned(),
+        "//evil.example/x".to_owned(),
+    ] {
+        let err = client.fhir_get(&token, &foreign).unwrap_err();
+        assert!(
+            matches!(err, ClientError::ForeignUrl { .. }),
+            "{foreign}: {err:?}"
+        );
+    }
+    // An absolute URL below the base is fine.
+    let absolute = ehr
+        .server
+        .mock("GET", "/fhir/Observation")
+        .match_query(Matcher::UrlEncoded("patient".into(), "p-1".into()))
+        .expect(2)
+        .create();
+    client
+        .fhir_get(&token, &format!("{}/Observation?patient=p-1", ehr.base()))
+        .unwrap();
+    client.fhir_get(&token, "Observation?patient=p-1").unwrap();
+    absolute.assert();
+}
