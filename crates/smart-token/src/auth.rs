@@ -215,7 +215,10 @@ impl ClientAuth {
     /// `audience` is the token endpoint, the `aud` of assertions.
     #[cfg_attr(
         not(feature = "private-key-jwt"),
-        expect(clippy::unnecessary_wraps, reason = "only signing an assertion can fail")
+        expect(
+            clippy::unnecessary_wraps,
+            reason = "only signing an assertion can fail"
+        )
     )]
     pub(crate) fn apply(
         &self,
