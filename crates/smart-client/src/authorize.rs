@@ -41,7 +41,7 @@ pub enum AuthorizeMethod {
 /// ```
 /// use smart_client::AuthorizeOptions;
 ///
-/// // An EHR launch: the launch token from the EHR, the nonce for an id_token.
+/// // An EHR launch: the launch token from the EHR, the nonce for an `id_token`.
 /// let options = AuthorizeOptions::new()
 ///     .launch("xyz123")
 ///     .scopes("launch openid fhirUser patient/*.rs")?
@@ -130,6 +130,8 @@ pub struct PendingAuthorization {
     pub(crate) issuer: Option<String>,
     pub(crate) scope: ScopeSet,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) nonce: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) launch: Option<String>,
     pub(crate) issued_at: u64,
 }
@@ -177,6 +179,12 @@ impl PendingAuthorization {
         &self.scope
     }
 
+    /// The `nonce` sent (as an extra parameter), to check in the `id_token`.
+    #[must_use]
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
     /// When the request was made, in seconds since the Unix epoch.
     #[must_use]
     pub fn issued_at(&self) -> u64 {
@@ -195,6 +203,7 @@ impl fmt::Debug for PendingAuthorization {
             token_endpoint,
             issuer,
             scope,
+            nonce,
             launch,
             issued_at,
         } = self;
@@ -207,6 +216,7 @@ impl fmt::Debug for PendingAuthorization {
             .field("token_endpoint", token_endpoint)
             .field("issuer", issuer)
             .field("scope", &scope.to_string())
+            .field("nonce", &nonce.as_ref().map(|_| "[redacted]"))
             .field("launch", &launch.as_ref().map(|_| "[redacted]"))
             .field("issued_at", issued_at)
             .finish()
@@ -419,6 +429,7 @@ mod tests {
                 token_endpoint: None,
                 issuer: None,
                 scope: ScopeSet::new(),
+                nonce: None,
                 launch: None,
                 issued_at: 0,
             },

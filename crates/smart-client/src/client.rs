@@ -116,6 +116,16 @@ pub struct SmartClient {
     http: Arc<dyn HttpClient>,
     clock: Arc<dyn Clock>,
     discovered: Mutex<Option<Arc<SmartConfiguration>>>,
+    #[cfg(feature = "openid")]
+    identity: Mutex<Option<Arc<Identity>>>,
+}
+
+/// The issuer's OpenID configuration and its keys, cached for `id_token` verification.
+#[cfg(feature = "openid")]
+struct Identity {
+    issuer: smart_core::IssuerUrl,
+    configuration: smart_discovery::openid::OpenIdConfiguration,
+    keys: smart_jwt_assertion::JwkSet,
 }
 
 impl fmt::Debug for SmartClient {
@@ -126,6 +136,8 @@ impl fmt::Debug for SmartClient {
             http: _,
             clock: _,
             discovered,
+            #[cfg(feature = "openid")]
+                identity: _,
         } = self;
         let discovered = discovered
             .lock()
@@ -184,6 +196,8 @@ impl SmartClient {
             http: Arc::new(http),
             clock: Arc::new(SystemClock),
             discovered: Mutex::new(None),
+            #[cfg(feature = "openid")]
+            identity: Mutex::new(None),
         }
     }
 
@@ -362,24 +376,20 @@ impl SmartClient {
 
         let state = State::generate()?;
         let verifier = PkceVerifier::generate()?;
-        let challenge = verifier.challenge();
-        let scope_text = scope.to_string();
-        let mut params: Vec<(String, String)> = vec![
-            ("response_type".into(), "code".into()),
-            ("client_id".into(), client_id.as_str().into()),
-            ("redirect_uri".into(), redirect_uri.as_str().into()),
-        ];
-        if let Some(launch) = &options.launch {
-            params.push(("launch".into(), launch.clone()));
-        }
-        params.extend([
-            ("scope".into(), scope_text),
-            ("state".into(), state.expose_secret().into()),
-            ("aud".into(), self.config.issuer.as_str().into()),
-            ("code_challenge".into(), challenge.as_str().into()),
-            ("code_challenge_method".into(), challenge.method().into()),
-        ]);
-        params.extend(options.params);
+        let nonce = options
+            .params
+            .iter()
+            .find(|(name, _)| name == "nonce")
+            .map(|(_, value)| value.clone());
+        let params = self.authorization_params(
+            &client_id,
+            &redirect_uri,
+            &scope,
+            &state,
+            &verifier,
+            options.launch.as_deref(),
+            options.params,
+        );
 
         let pending = PendingAuthorization {
             state,
@@ -396,6 +406,7 @@ impl SmartClient {
                 .as_ref()
                 .and_then(|c| c.issuer().map(|i| i.as_str().to_owned())),
             scope,
+            nonce,
             launch: options.launch,
             issued_at: unix_seconds(self.clock.now()),
         };
@@ -415,6 +426,42 @@ impl SmartClient {
             form,
             pending,
         })
+    }
+
+    /// The authorization request's parameters, in the order the spec lists them, then the
+    /// caller's extra ones.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each argument is one protocol parameter"
+    )]
+    fn authorization_params(
+        &self,
+        client_id: &smart_core::ClientId,
+        redirect_uri: &smart_core::RedirectUri,
+        scope: &ScopeSet,
+        state: &State,
+        verifier: &PkceVerifier,
+        launch: Option<&str>,
+        extra: Vec<(String, String)>,
+    ) -> Vec<(String, String)> {
+        let challenge = verifier.challenge();
+        let mut params: Vec<(String, String)> = vec![
+            ("response_type".into(), "code".into()),
+            ("client_id".into(), client_id.as_str().into()),
+            ("redirect_uri".into(), redirect_uri.as_str().into()),
+        ];
+        if let Some(launch) = launch {
+            params.push(("launch".into(), launch.into()));
+        }
+        params.extend([
+            ("scope".into(), scope.to_string()),
+            ("state".into(), state.expose_secret().into()),
+            ("aud".into(), self.config.issuer.as_str().into()),
+            ("code_challenge".into(), challenge.as_str().into()),
+            ("code_challenge_method".into(), challenge.method().into()),
+        ]);
+        params.extend(extra);
+        params
     }
 
     /// Finishes an authorization: reads the callback (a full redirect URL or its query),
@@ -640,6 +687,120 @@ impl SmartClient {
             })
         })?;
         Registration::from_object(object)
+    }
+
+    /// Verifies an `id_token` as SMART requires (OpenID Connect Core §3.1.3.7): the issuer is the
+    /// server's SMART `issuer` (exact string), its OpenID configuration and JWK Set are fetched
+    /// and cached (the keys are fetched again once when the token names an unknown `kid`, so
+    /// key rotation works), the signature must verify with an advertised algorithm (RS256 by
+    /// default, RS384 and ES384 too), `aud` must name this client, `exp` and `iat` must fit the
+    /// clock (60 s of skew), and the nonce must come back when one was sent.
+    ///
+    /// ```no_run
+    /// # fn run(client: &smart_client::SmartClient, pending: &smart_client::PendingAuthorization,
+    /// #        token: &smart_client::token::TokenResponse) -> Result<(), smart_client::ClientError> {
+    /// if let Some(id_token) = token.id_token() {
+    ///     let claims = client.verify_id_token(id_token, pending.nonce())?;
+    ///     println!("signed in as {:?}", claims.fhir_user());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::IdToken`] saying what is wrong; discovery and transport errors.
+    #[cfg(feature = "openid")]
+    pub fn verify_id_token(
+        &self,
+        id_token: &smart_token::IdToken,
+        expected_nonce: Option<&str>,
+    ) -> Result<crate::IdTokenClaims, ClientError> {
+        use crate::id_token::{IdTokenProblem, allowed_algorithms, check_claims};
+
+        let client_id = self
+            .config
+            .client_id
+            .clone()
+            .ok_or_else(|| ConfigError::Missing {
+                fields: vec!["client_id"],
+                operation: "verify an id_token",
+            })?;
+        let mut identity = self.identity(false)?;
+        let allowed = allowed_algorithms(
+            identity
+                .configuration
+                .id_token_signing_alg_values_supported(),
+        );
+        let verified = match smart_jwt_assertion::verify_compact(
+            id_token.expose_secret(),
+            &identity.keys,
+            &allowed,
+        ) {
+            Err(smart_jwt_assertion::Error::NoMatchingKey { .. }) => {
+                identity = self.identity(true)?;
+                smart_jwt_assertion::verify_compact(
+                    id_token.expose_secret(),
+                    &identity.keys,
+                    &allowed,
+                )
+            }
+            other => other,
+        }
+        .map_err(|error| ClientError::IdToken(IdTokenProblem::Signature(error.to_string())))?;
+        let (_, claims) = verified.into_parts();
+        check_claims(
+            claims,
+            &identity.issuer,
+            client_id.as_str(),
+            expected_nonce,
+            self.clock.now(),
+        )
+        .map_err(ClientError::IdToken)
+    }
+
+    /// The issuer's OpenID configuration and keys, from the cache unless `refresh`.
+    #[cfg(feature = "openid")]
+    fn identity(&self, refresh: bool) -> Result<Arc<Identity>, ClientError> {
+        use crate::id_token::{IdTokenProblem, parse_keys};
+
+        let mut cache = self.identity.lock().unwrap_or_else(PoisonError::into_inner);
+        if let (Some(identity), false) = (cache.as_ref(), refresh) {
+            return Ok(Arc::clone(identity));
+        }
+        let configuration = self.discover()?;
+        let issuer = configuration
+            .issuer()
+            .cloned()
+            .ok_or(ClientError::IdToken(IdTokenProblem::NoIssuer))?;
+        let policy = self.config.policy;
+        let request = smart_discovery::openid::request(&issuer)?;
+        let response = self.send(request, Redirects::FollowGet)?;
+        let openid = smart_discovery::openid::parse(&issuer, &response, policy)?;
+        let request = http::Request::get(openid.jwks_uri().url().as_str())
+            .header(ACCEPT, "application/jwk-set+json, application/json")
+            .body(Vec::new())
+            .map_err(|_| {
+                ClientError::IdToken(IdTokenProblem::Keys(
+                    "the jwks_uri cannot be requested".to_owned(),
+                ))
+            })?;
+        let response = self.send(request, Redirects::FollowGet)?;
+        if !response.status().is_success() {
+            return Err(ClientError::IdToken(IdTokenProblem::Keys(format!(
+                "GET {} answered HTTP {}",
+                display_url(openid.jwks_uri().as_str()),
+                response.status().as_u16()
+            ))));
+        }
+        let keys = parse_keys(response.body()).map_err(ClientError::IdToken)?;
+        let identity = Arc::new(Identity {
+            issuer,
+            configuration: openid,
+            keys,
+        });
+        *cache = Some(Arc::clone(&identity));
+        Ok(identity)
     }
 
     /// GETs a FHIR resource with the access token: `path` is relative to the FHIR base

@@ -305,7 +305,9 @@ impl ClientConfigBuilder {
         self
     }
 
-    /// The redirect URI registered for the app.
+    /// The redirect URI registered for the app: `https://`, a native app's private-use scheme
+    /// (`com.example.app:/callback`, RFC 8252 §7.1), or an `http://` loopback URI
+    /// (`http://127.0.0.1:PORT/callback`, RFC 8252 §7.3), which needs no opt-in.
     pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(redirect_uri.into());
         self
@@ -422,15 +424,18 @@ impl ClientConfigBuilder {
             .filter(|url| checked(Some(url.url()), "issuer", &mut problems)),
             None => base_url.clone(),
         };
-        // Redirect URIs with a private-use scheme (native apps, RFC 8252 §7.1) are exempt from
-        // the HTTPS rule; web redirect URIs follow it.
+        // Native apps (RFC 8252) may use a private-use scheme (§7.1) or an http:// loopback
+        // redirect (§7.3): the code arrives from the user's own browser on the same machine and
+        // is useless without the PKCE verifier, so neither needs the opt-in. Other web redirect
+        // URIs follow the HTTPS rule.
         let redirect_uri = self
             .redirect_uri
             .clone()
             .and_then(|value| collect(RedirectUri::parse(value), &mut problems))
             .filter(|url| {
-                !matches!(url.url().scheme(), "http" | "https")
-                    || checked(Some(url.url()), "redirect_uri", &mut problems)
+                let native = !matches!(url.url().scheme(), "http" | "https")
+                    || (url.url().scheme() == "http" && is_loopback(url.url()));
+                native || checked(Some(url.url()), "redirect_uri", &mut problems)
             });
         let authorization_endpoint = self
             .authorization_endpoint
@@ -525,6 +530,14 @@ fn build_signer(
         Some(jwks) => signer.with_jku(jwks)?,
         None => signer,
     }))
+}
+
+/// Whether the URL's host is `localhost`, `127.0.0.1` or `[::1]`.
+fn is_loopback(url: &smart_core::url::Url) -> bool {
+    TransportPolicy::ALLOW_INSECURE_LOCALHOST
+        .problem(url)
+        .is_none()
+        && TransportPolicy::STRICT.problem(url).is_some()
 }
 
 fn collect<T>(result: Result<T, UrlError>, problems: &mut Vec<UrlError>) -> Option<T> {

@@ -129,6 +129,10 @@ pub enum ClientError {
         #[source]
         reason: smart_core::json::JsonError,
     },
+    /// An `id_token` failed verification.
+    #[cfg(feature = "openid")]
+    #[error("{0}")]
+    IdToken(crate::id_token::IdTokenProblem),
     /// No state or verifier could be drawn.
     #[error(transparent)]
     Pkce(#[from] smart_pkce::Error),

@@ -5,6 +5,8 @@ mod authorize;
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "openid")]
+mod id_token;
 mod registration;
 mod transport;
 
@@ -14,6 +16,8 @@ pub use authorize::{
 pub use client::{ClientType, IntrospectWith, SmartClient};
 pub use config::{ClientConfig, ClientConfigBuilder, ConfigError, SecretMethod};
 pub use error::ClientError;
+#[cfg(feature = "openid")]
+pub use id_token::{IdTokenClaims, IdTokenProblem};
 pub use registration::Registration;
 #[cfg(feature = "ureq")]
 pub use transport::UreqClient;
@@ -24,7 +28,7 @@ pub use {
     smart_core as core, smart_discovery as discovery, smart_pkce as pkce, smart_token as token,
 };
 
-#[cfg(feature = "private-key-jwt")]
+#[cfg(any(feature = "private-key-jwt", feature = "openid"))]
 pub use smart_jwt_assertion as jwt;
 #[cfg(feature = "ureq")]
 pub use ureq;

@@ -1,1 +1,26 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use smart_core as core;
+
+#[cfg(feature = "client-public")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
+pub use smart_client as client;
+#[cfg(feature = "client-public")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
+pub use smart_discovery as discovery;
+#[cfg(feature = "client-confidential-asymmetric")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client-confidential-asymmetric")))]
+pub use smart_jwt_assertion as jwt;
+#[cfg(feature = "client-public")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
+pub use smart_pkce as pkce;
+#[cfg(feature = "client-public")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
+pub use smart_token as token;
+
+#[cfg(feature = "client-public")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
+pub use smart_client::{
+    AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientError, ClientType, PendingAuthorization, SmartClient,
+};

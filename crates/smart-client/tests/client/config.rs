@@ -77,11 +77,28 @@ fn jwks_uri_must_be_https_even_with_the_opt_in() {
 }
 
 #[test]
-fn native_app_redirect_schemes_are_accepted() {
-    ClientConfig::builder("https://ehr.example/fhir")
-        .redirect_uri("com.example.app:/oauth2redirect")
+fn native_app_redirect_uris_are_accepted() {
+    for redirect in [
+        "com.example.app:/oauth2redirect",
+        "http://127.0.0.1:53117/callback",
+        "http://[::1]:8080/cb",
+        "http://localhost/cb",
+    ] {
+        let config = ClientConfig::builder("https://ehr.example/fhir")
+            .redirect_uri(redirect)
+            .build()
+            .unwrap();
+        // The loopback redirect does not open the door to http:// endpoints.
+        assert_eq!(
+            config.transport_policy(),
+            smart_core::TransportPolicy::STRICT
+        );
+    }
+    let err = ClientConfig::builder("https://ehr.example/fhir")
+        .redirect_uri("http://app.example/callback")
         .build()
-        .unwrap();
+        .unwrap_err();
+    assert!(err.to_string().contains("redirect_uri"), "{err}");
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod callback;
 mod config;
 mod discovery;
 mod flows;
+mod id_token;
 mod transport;
 
 use std::time::Duration;
@@ -87,7 +88,10 @@ impl Ehr {
             .http_options(HttpOptions::new().timeout(Duration::from_secs(5)))
     }
 
-    #[expect(clippy::unused_self, reason = "reads as ehr.client(...), next to ehr.config()")]
+    #[expect(
+        clippy::unused_self,
+        reason = "reads as ehr.client(...), next to ehr.config()"
+    )]
     pub(crate) fn client(
         &self,
         builder: ClientConfigBuilder,

@@ -1,0 +1,179 @@
+//! `id_token` verification: issuer discovery, keys, rotation, claims.
+
+use base64ct::Encoding as _;
+use serde_json::{Map, Value, json};
+use smart_client::{ClientError, ClientType, IdTokenProblem};
+use smart_jwt_assertion::{Algorithm, PrivateKey, sign_compact};
+use smart_token::IdToken;
+
+use crate::{CLIENT_ID, Ehr};
+
+fn object(value: &Value) -> Map<String, Value> {
+    value.as_object().cloned().unwrap()
+}
+
+fn sign(key: &PrivateKey, kid: &str, claims: Value) -> IdToken {
+    let header = object(&json!({"typ": "JWT", "kid": kid}));
+    let signer = key.signer(Some(Algorithm::Es384)).unwrap();
+    IdToken::new(sign_compact(&header, &object(&claims), &signer).unwrap())
+}
+
+fn now() -> u64 {
+    smart_core::unix_seconds(std::time::SystemTime::now())
+}
+
+fn serve_identity(
+    ehr: &mut Ehr,
+    keys: &[(&PrivateKey, &str)],
+    expect_jwks: usize,
+) -> mockito::Mock {
+    let root = ehr.server.url();
+    ehr.server
+        .mock("GET", "/auth/.well-known/openid-configuration")
+        .with_body(
+            json!({
+                "issuer": format!("{root}/auth"),
+                "jwks_uri": format!("{root}/auth/jwks"),
+                "authorization_endpoint": format!("{root}/auth/authorize"),
+                "token_endpoint": format!("{root}/auth/token"),
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["ES384"]
+            })
+            .to_string(),
+        )
+        .create();
+    let jwks: Vec<Value> = keys
+        .iter()
+        .map(|(key, kid)| serde_json::to_value(key.public_jwk(Some(kid))).unwrap())
+        .collect();
+    ehr.server
+        .mock("GET", "/auth/jwks")
+        .with_body(json!({"keys": jwks}).to_string())
+        .expect(expect_jwks)
+        .create()
+}
+
+fn claims(ehr: &Ehr) -> Value {
+    json!({
+        "iss": format!("{}/auth", ehr.server.url()),
+        "sub": "user-1",
+        "aud": CLIENT_ID,
+        "iat": now(),
+        "exp": now() + 300,
+        "nonce": "n-1",
+        "fhirUser": "Practitioner/7"
+    })
+}
+
+#[test]
+fn a_good_id_token_verifies_and_names_the_user() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let key = PrivateKey::generate_p384().unwrap();
+    let jwks = serve_identity(&mut ehr, &[(&key, "id-key")], 1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let token = sign(&key, "id-key", claims(&ehr));
+    let verified = client.verify_id_token(&token, Some("n-1")).unwrap();
+    assert_eq!(verified.subject(), Some("user-1"));
+    assert_eq!(
+        verified
+            .fhir_user_url(client.config().base_url())
+            .unwrap()
+            .as_str(),
+        format!("{}/Practitioner/7", ehr.base())
+    );
+    // The keys are cached: a second verification fetches nothing.
+    client.verify_id_token(&token, None).unwrap();
+    jwks.assert();
+}
+
+#[test]
+fn forged_and_foreign_tokens_are_refused() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let key = PrivateKey::generate_p384().unwrap();
+    let attacker = PrivateKey::generate_p384().unwrap();
+    serve_identity(&mut ehr, &[(&key, "id-key")], 1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+
+    // Signed by another key under the right kid.
+    let forged = sign(&attacker, "id-key", claims(&ehr));
+    let err = client.verify_id_token(&forged, Some("n-1")).unwrap_err();
+    assert!(
+        matches!(err, ClientError::IdToken(IdTokenProblem::Signature(_))),
+        "{err:?}"
+    );
+
+    let mut wrong = claims(&ehr);
+    wrong["aud"] = "someone-else".into();
+    let err = client
+        .verify_id_token(&sign(&key, "id-key", wrong), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::IdToken(IdTokenProblem::AudienceMismatch)),
+        "{err:?}"
+    );
+
+    let mut other_issuer = claims(&ehr);
+    other_issuer["iss"] = "https://evil.example".into();
+    let err = client
+        .verify_id_token(&sign(&key, "id-key", other_issuer), None)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::IdToken(IdTokenProblem::IssuerMismatch { .. })
+        ),
+        "{err:?}"
+    );
+
+    let err = client
+        .verify_id_token(&sign(&key, "id-key", claims(&ehr)), Some("other-nonce"))
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::IdToken(IdTokenProblem::NonceMismatch)),
+        "{err:?}"
+    );
+
+    let mut expired = claims(&ehr);
+    expired["exp"] = (now() - 3600).into();
+    let err = client
+        .verify_id_token(&sign(&key, "id-key", expired), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::IdToken(IdTokenProblem::Expired)),
+        "{err:?}"
+    );
+
+    // alg none.
+    let unsigned = IdToken::new(format!(
+        "eyJhbGciOiJub25lIn0.{}.",
+        base64ct::Base64UrlUnpadded::encode_string(claims(&ehr).to_string().as_bytes())
+    ));
+    let err = client.verify_id_token(&unsigned, None).unwrap_err();
+    assert!(
+        matches!(err, ClientError::IdToken(IdTokenProblem::Signature(_))),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn rotated_keys_are_fetched_again_once() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let old = PrivateKey::generate_p384().unwrap();
+    let new = PrivateKey::generate_p384().unwrap();
+    let first = serve_identity(&mut ehr, &[(&old, "old")], 1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    client
+        .verify_id_token(&sign(&old, "old", claims(&ehr)), None)
+        .unwrap();
+    first.assert();
+    first.remove();
+    let second = serve_identity(&mut ehr, &[(&old, "old"), (&new, "new")], 1);
+    client
+        .verify_id_token(&sign(&new, "new", claims(&ehr)), None)
+        .unwrap();
+    second.assert();
+}
