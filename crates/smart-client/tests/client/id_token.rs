@@ -12,10 +12,10 @@ fn object(value: &Value) -> Map<String, Value> {
     value.as_object().cloned().unwrap()
 }
 
-fn sign(key: &PrivateKey, kid: &str, claims: Value) -> IdToken {
+fn sign(key: &PrivateKey, kid: &str, claims: &Value) -> IdToken {
     let header = object(&json!({"typ": "JWT", "kid": kid}));
     let signer = key.signer(Some(Algorithm::Es384)).unwrap();
-    IdToken::new(sign_compact(&header, &object(&claims), &signer).unwrap())
+    IdToken::new(sign_compact(&header, &object(claims), &signer).unwrap())
 }
 
 fn now() -> u64 {
@@ -73,7 +73,7 @@ fn a_good_id_token_verifies_and_names_the_user() {
     let key = PrivateKey::generate_p384().unwrap();
     let jwks = serve_identity(&mut ehr, &[(&key, "id-key")], 1);
     let client = ehr.client(ehr.config(), ClientType::Public);
-    let token = sign(&key, "id-key", claims(&ehr));
+    let token = sign(&key, "id-key", &claims(&ehr));
     let verified = client.verify_id_token(&token, Some("n-1")).unwrap();
     assert_eq!(verified.subject(), Some("user-1"));
     assert_eq!(
@@ -98,7 +98,7 @@ fn forged_and_foreign_tokens_are_refused() {
     let client = ehr.client(ehr.config(), ClientType::Public);
 
     // Signed by another key under the right kid.
-    let forged = sign(&attacker, "id-key", claims(&ehr));
+    let forged = sign(&attacker, "id-key", &claims(&ehr));
     let err = client.verify_id_token(&forged, Some("n-1")).unwrap_err();
     assert!(
         matches!(err, ClientError::IdToken(IdTokenProblem::Signature(_))),
@@ -108,7 +108,7 @@ fn forged_and_foreign_tokens_are_refused() {
     let mut wrong = claims(&ehr);
     wrong["aud"] = "someone-else".into();
     let err = client
-        .verify_id_token(&sign(&key, "id-key", wrong), None)
+        .verify_id_token(&sign(&key, "id-key", &wrong), None)
         .unwrap_err();
     assert!(
         matches!(err, ClientError::IdToken(IdTokenProblem::AudienceMismatch)),
@@ -118,7 +118,7 @@ fn forged_and_foreign_tokens_are_refused() {
     let mut other_issuer = claims(&ehr);
     other_issuer["iss"] = "https://evil.example".into();
     let err = client
-        .verify_id_token(&sign(&key, "id-key", other_issuer), None)
+        .verify_id_token(&sign(&key, "id-key", &other_issuer), None)
         .unwrap_err();
     assert!(
         matches!(
@@ -129,7 +129,7 @@ fn forged_and_foreign_tokens_are_refused() {
     );
 
     let err = client
-        .verify_id_token(&sign(&key, "id-key", claims(&ehr)), Some("other-nonce"))
+        .verify_id_token(&sign(&key, "id-key", &claims(&ehr)), Some("other-nonce"))
         .unwrap_err();
     assert!(
         matches!(err, ClientError::IdToken(IdTokenProblem::NonceMismatch)),
@@ -139,7 +139,7 @@ fn forged_and_foreign_tokens_are_refused() {
     let mut expired = claims(&ehr);
     expired["exp"] = (now() - 3600).into();
     let err = client
-        .verify_id_token(&sign(&key, "id-key", expired), None)
+        .verify_id_token(&sign(&key, "id-key", &expired), None)
         .unwrap_err();
     assert!(
         matches!(err, ClientError::IdToken(IdTokenProblem::Expired)),
@@ -167,13 +167,13 @@ fn rotated_keys_are_fetched_again_once() {
     let first = serve_identity(&mut ehr, &[(&old, "old")], 1);
     let client = ehr.client(ehr.config(), ClientType::Public);
     client
-        .verify_id_token(&sign(&old, "old", claims(&ehr)), None)
+        .verify_id_token(&sign(&old, "old", &claims(&ehr)), None)
         .unwrap();
     first.assert();
     first.remove();
     let second = serve_identity(&mut ehr, &[(&old, "old"), (&new, "new")], 1);
     client
-        .verify_id_token(&sign(&new, "new", claims(&ehr)), None)
+        .verify_id_token(&sign(&new, "new", &claims(&ehr)), None)
         .unwrap();
     second.assert();
 }
