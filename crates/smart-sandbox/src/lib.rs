@@ -1,1 +1,27 @@
 #![doc = include_str!("../README.md")]
+
+mod authorize;
+mod client_auth;
+mod config;
+mod context;
+pub mod demo;
+mod error;
+mod fhir;
+mod http_util;
+mod metadata;
+mod registration;
+mod server;
+mod store;
+mod token;
+
+pub use config::{ClientKeys, ClientKind, GrantType, RegisteredClient, SandboxConfig};
+pub use context::LaunchContext;
+pub use error::{ClientMetadataError, SandboxError};
+pub use server::Sandbox;
+
+/// The largest request body the sandbox reads (64 KiB); a larger one is refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The largest request head (request line and headers) the sandbox reads (16 KiB); a larger
+/// one is refused with 431.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;

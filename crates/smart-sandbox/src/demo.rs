@@ -1,0 +1,219 @@
+//! The built-in demo clients, their credentials and keys, and the demo FHIR data.
+//!
+//! # Security
+//!
+//! Everything here is **public test material**: the secret and the private keys are committed
+//! to a public repository (`crates/smart-sandbox/keys/`). Use them only with the sandbox, never
+//! with a real server.
+
+use serde_json::{Value, json};
+use smart_jwt_assertion::{JwkSet, PrivateKey};
+use smart_token::scope::ScopeSet;
+
+use crate::config::{ClientKeys, GrantType, RegisteredClient};
+
+/// A public client (no authentication; PKCE): `client-public`.
+pub const PUBLIC_CLIENT_ID: &str = "sandbox-public";
+/// A confidential client with a client secret: `client-confidential-symmetric`.
+pub const SYMMETRIC_CLIENT_ID: &str = "sandbox-symmetric";
+/// The secret of [`SYMMETRIC_CLIENT_ID`]. It has `:`, `+`, `/` and `=` on purpose: servers
+/// compare the Basic credentials raw, and a client that form-encodes them (RFC 6749 §2.3.1)
+/// must still be understood.
+pub const SYMMETRIC_CLIENT_SECRET: &str = "sandbox-only:s3cret+/=";
+/// A confidential client with an inline JWK Set ([`client_jwks`]):
+/// `client-confidential-asymmetric`.
+pub const ASYMMETRIC_CLIENT_ID: &str = "sandbox-asymmetric";
+/// A confidential asymmetric client whose JWK Set is registered by URL: the sandbox serves
+/// [`client_jwks`] at [`CLIENT_JWKS_PATH`] and reads it from there.
+pub const ASYMMETRIC_JKU_CLIENT_ID: &str = "sandbox-asymmetric-jwks-uri";
+/// A SMART Backend Services client (`client_credentials` with a signed assertion).
+pub const BACKEND_CLIENT_ID: &str = "sandbox-backend";
+/// The redirect URI of the demo clients. Loopback redirect URIs match whatever the port
+/// (RFC 8252 §7.3), so `http://127.0.0.1:8765/callback` is accepted too.
+pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
+/// Where the sandbox serves the demo clients' JWK Set (append to the base URL).
+pub const CLIENT_JWKS_PATH: &str = "/demo/client-jwks.json";
+
+/// The scopes the demo user-facing clients are registered for.
+pub const CLIENT_SCOPES: &str = "launch launch/patient launch/encounter openid fhirUser profile offline_access online_access patient/*.cruds user/*.cruds";
+/// The scopes the demo backend client is registered for.
+pub const BACKEND_SCOPES: &str = "system/*.rs";
+
+/// The demo patient: chosen by default in standalone launches, and in [`LaunchContext::demo`](crate::LaunchContext::demo).
+pub const PATIENT_ID: &str = "sandbox-patient-1";
+/// A second patient, for "wrong patient" tests.
+pub const OTHER_PATIENT_ID: &str = "sandbox-patient-2";
+/// The demo encounter (of [`PATIENT_ID`]).
+pub const ENCOUNTER_ID: &str = "sandbox-encounter-1";
+/// The demo practitioner: the signed-in user (`fhirUser`) of EHR launches and provider apps.
+pub const PRACTITIONER_ID: &str = "sandbox-practitioner-1";
+
+/// The `kid` of the ES384 demo client key ([`es384_key`]).
+pub const ES384_KID: &str = "sandbox-es384";
+/// The `kid` of the RS384 demo client key ([`rs384_key`]).
+pub const RS384_KID: &str = "sandbox-rs384";
+/// The `kid` of the sandbox's own RS256 `id_token` key, published at `/jwks`.
+pub const ID_TOKEN_KID: &str = "sandbox-id-token-rs256";
+
+const ES384_PEM: &str = include_str!("../keys/es384.pem");
+const RS384_PEM: &str = include_str!("../keys/rs384.pem");
+const ID_TOKEN_PEM: &str = include_str!("../keys/id-token-rs256.pem");
+
+fn committed_key(pem: &str) -> PrivateKey {
+    PrivateKey::from_pem(pem).expect("the committed demo keys parse (checked by a unit test)")
+}
+
+/// The ES384 (P-384) demo client key, registered under [`ES384_KID`] by the asymmetric and
+/// backend demo clients. Public test material.
+#[must_use]
+pub fn es384_key() -> PrivateKey {
+    committed_key(ES384_PEM)
+}
+
+/// The RS384 (RSA 2048) demo client key, registered under [`RS384_KID`] by the asymmetric
+/// and backend demo clients. Public test material.
+#[must_use]
+pub fn rs384_key() -> PrivateKey {
+    committed_key(RS384_PEM)
+}
+
+/// The key [`ASYMMETRIC_CLIENT_ID`] and [`ASYMMETRIC_JKU_CLIENT_ID`] sign with in the demo:
+/// [`es384_key`].
+#[must_use]
+pub fn asymmetric_key() -> PrivateKey {
+    es384_key()
+}
+
+/// The `kid` of [`asymmetric_key`].
+#[must_use]
+pub fn asymmetric_kid() -> &'static str {
+    ES384_KID
+}
+
+/// The key [`BACKEND_CLIENT_ID`] signs with in the demo: [`rs384_key`].
+#[must_use]
+pub fn backend_key() -> PrivateKey {
+    rs384_key()
+}
+
+/// The `kid` of [`backend_key`].
+#[must_use]
+pub fn backend_kid() -> &'static str {
+    RS384_KID
+}
+
+/// The public JWK Set of the demo client keys: [`es384_key`] as [`ES384_KID`] and
+/// [`rs384_key`] as [`RS384_KID`].
+#[must_use]
+pub fn client_jwks() -> JwkSet {
+    [
+        es384_key().public_jwk(Some(ES384_KID)),
+        rs384_key().public_jwk(Some(RS384_KID)),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// The sandbox's `id_token` signing key.
+pub(crate) fn id_token_key() -> PrivateKey {
+    committed_key(ID_TOKEN_PEM)
+}
+
+fn scopes(text: &str) -> ScopeSet {
+    ScopeSet::parse(text).expect("the demo scope strings are valid (checked by a unit test)")
+}
+
+/// The built-in clients of a sandbox at `base_url` (the `jwks_uri` client points into it).
+#[must_use]
+pub fn clients(base_url: &str) -> Vec<RegisteredClient> {
+    let redirect = vec![REDIRECT_URI.to_owned()];
+    vec![
+        RegisteredClient::public(PUBLIC_CLIENT_ID, redirect.clone())
+            .with_scopes(scopes(CLIENT_SCOPES)),
+        RegisteredClient::confidential_symmetric(
+            SYMMETRIC_CLIENT_ID,
+            SYMMETRIC_CLIENT_SECRET,
+            redirect.clone(),
+        )
+        .with_scopes(scopes(CLIENT_SCOPES)),
+        RegisteredClient::confidential_asymmetric(
+            ASYMMETRIC_CLIENT_ID,
+            ClientKeys::Jwks(client_jwks()),
+            redirect.clone(),
+        )
+        .with_scopes(scopes(CLIENT_SCOPES)),
+        RegisteredClient::confidential_asymmetric(
+            ASYMMETRIC_JKU_CLIENT_ID,
+            ClientKeys::JwksUri(format!("{base_url}{CLIENT_JWKS_PATH}")),
+            redirect,
+        )
+        .with_scopes(scopes(CLIENT_SCOPES)),
+        RegisteredClient::backend_service(BACKEND_CLIENT_ID, ClientKeys::Jwks(client_jwks()))
+            .with_scopes(scopes(BACKEND_SCOPES))
+            .with_grant_types(vec![GrantType::ClientCredentials]),
+    ]
+}
+
+/// A demo patient: its id, its encounter, its FHIR resource.
+pub(crate) struct DemoPatient {
+    pub(crate) id: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) encounter: Option<&'static str>,
+}
+
+pub(crate) const PATIENTS: [DemoPatient; 2] = [
+    DemoPatient {
+        id: PATIENT_ID,
+        name: "Amy V. Shaw",
+        encounter: Some(ENCOUNTER_ID),
+    },
+    DemoPatient {
+        id: OTHER_PATIENT_ID,
+        name: "Daniel X. Adams",
+        encounter: None,
+    },
+];
+
+/// The FHIR Patient resource with this id, if it is a demo patient.
+pub(crate) fn patient_resource(id: &str) -> Option<Value> {
+    match id {
+        PATIENT_ID => Some(json!({
+            "resourceType": "Patient",
+            "id": PATIENT_ID,
+            "meta": {"tag": [{"system": "urn:smart-sandbox", "code": "demo"}]},
+            "active": true,
+            "name": [{"use": "official", "family": "Shaw", "given": ["Amy", "V."]}],
+            "gender": "female",
+            "birthDate": "1987-02-20"
+        })),
+        OTHER_PATIENT_ID => Some(json!({
+            "resourceType": "Patient",
+            "id": OTHER_PATIENT_ID,
+            "meta": {"tag": [{"system": "urn:smart-sandbox", "code": "demo"}]},
+            "active": true,
+            "name": [{"use": "official", "family": "Adams", "given": ["Daniel", "X."]}],
+            "gender": "male",
+            "birthDate": "1925-12-23"
+        })),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_material_loads() {
+        assert_eq!(es384_key().key_type(), "EC");
+        assert_eq!(rs384_key().bits(), 2048);
+        assert_eq!(id_token_key().bits(), 2048);
+        assert_eq!(client_jwks().keys.len(), 2);
+        assert!(!scopes(CLIENT_SCOPES).is_empty());
+        assert!(!scopes(BACKEND_SCOPES).is_empty());
+        assert_eq!(clients("http://127.0.0.1:1").len(), 5);
+        for patient in &PATIENTS {
+            assert!(patient_resource(patient.id).is_some());
+        }
+    }
+}
