@@ -21,6 +21,23 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
                 .args(["--", "-D", "warnings"]),
         )?;
     }
+    // Each SMART client type on its own, through the umbrella crate.
+    for feature in CLIENT_FEATURES {
+        run(
+            "clippy",
+            cargo()
+                .args([
+                    "clippy",
+                    "--package",
+                    "smart-on-fhir",
+                    "--locked",
+                    "--no-default-features",
+                ])
+                .args(["--features", &format!("{feature},rustls")])
+                .args(["--", "-D", "warnings"]),
+        )?;
+    }
+    feature_combinations()?;
     run(
         "test",
         cargo().args(["test", "--workspace", "--all-features", "--locked"]),
@@ -40,6 +57,60 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
     workflow_syntax(&workspace_root())?;
     deny()?;
     println!("\nci: all steps passed");
+    Ok(())
+}
+
+/// The umbrella's features named after SMART capabilities.
+const CLIENT_FEATURES: [&str; 4] = [
+    "client-public",
+    "client-confidential-symmetric",
+    "client-confidential-asymmetric",
+    "backend-services",
+];
+
+/// Every feature combination of the umbrella builds: `cargo hack --feature-powerset` when it is
+/// installed, otherwise each feature alone (every other combination is a union of these, and
+/// the features are additive).
+fn feature_combinations() -> Result<(), Error> {
+    if has_cargo_subcommand("hack") {
+        return run(
+            "features",
+            cargo().args([
+                "hack",
+                "check",
+                "--package",
+                "smart-on-fhir",
+                "--feature-powerset",
+                "--no-dev-deps",
+                "--locked",
+            ]),
+        );
+    }
+    println!("\n==> features: cargo-hack is not installed; checking each feature alone");
+    run(
+        "features",
+        cargo().args([
+            "check",
+            "--package",
+            "smart-on-fhir",
+            "--locked",
+            "--no-default-features",
+        ]),
+    )?;
+    for feature in CLIENT_FEATURES.iter().chain(&["rustls"]) {
+        run(
+            "features",
+            cargo().args([
+                "check",
+                "--package",
+                "smart-on-fhir",
+                "--locked",
+                "--no-default-features",
+                "--features",
+                feature,
+            ]),
+        )?;
+    }
     Ok(())
 }
 

@@ -6,6 +6,8 @@
 )]
 
 mod ci;
+mod conformance;
+mod release;
 mod tidy;
 mod util;
 
@@ -17,6 +19,10 @@ usage: cargo xtask <task>
 tasks:
   ci      run everything CI runs (fmt, clippy, tests, docs, tidy, workflow syntax, deny)
   tidy    check the workspace rules (dependency direction, lints, READMEs, internal versions)
+  conformance [--server URL --clients FILE [--auto-approve]]
+          run every SMART flow against the embedded sandbox (or a server) as a pass/fail table
+  release [--dry-run]
+          check a release (clean tree, one version, changelog) and rehearse cargo publish
 ";
 
 fn main() -> ExitCode {
@@ -24,6 +30,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::all(&args[1..]),
         Some("tidy") => tidy::run(),
+        Some("conformance") => conformance::run_flows(&args[1..]),
+        Some("release") => release::release(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -76,6 +76,8 @@ pub(crate) struct Package {
     pub(crate) publish: bool,
     pub(crate) is_library: bool,
     pub(crate) deps: Vec<Dep>,
+    /// The names of the package's features.
+    pub(crate) features: Vec<String>,
 }
 
 pub(crate) fn run() -> Result<(), Error> {
@@ -137,12 +139,17 @@ pub(crate) fn parse_metadata(json: &str) -> Result<Vec<Package>, Error> {
             });
             // `publish: []` means "nowhere"; `null` means crates.io.
             let publish = !package["publish"].as_array().is_some_and(Vec::is_empty);
+            let features = package["features"]
+                .as_object()
+                .map(|features| features.keys().cloned().collect())
+                .unwrap_or_default();
             Ok(Package {
                 name,
                 manifest_path: PathBuf::from(package["manifest_path"].as_str().unwrap_or_default()),
                 publish,
                 is_library,
                 deps,
+                features,
             })
         })
         .collect()
@@ -187,7 +194,28 @@ pub(crate) fn check(packages: &[Package]) -> Vec<String> {
         }
     }
     problems.extend(internal_versions(packages));
+    problems.extend(umbrella_features(packages));
     problems
+}
+
+/// Every feature of the umbrella crate is documented in its README's feature table.
+fn umbrella_features(packages: &[Package]) -> Vec<String> {
+    let Some(umbrella) = packages.iter().find(|p| p.name == "smart-on-fhir") else {
+        return Vec::new();
+    };
+    let readme = umbrella.manifest_path.with_file_name("README.md");
+    let Ok(text) = std::fs::read_to_string(&readme) else {
+        return vec![format!("smart-on-fhir: cannot read {}", readme.display())];
+    };
+    umbrella
+        .features
+        .iter()
+        .filter(|feature| *feature != "default")
+        .filter(|feature| !text.contains(&format!("| `{feature}`")))
+        .map(|feature| {
+            format!("smart-on-fhir: document the feature `{feature}` in the README's feature table")
+        })
+        .collect()
 }
 
 fn dependency_direction(packages: &[Package]) -> Vec<String> {
@@ -286,6 +314,7 @@ mod tests {
                     has_path: true,
                 })
                 .collect(),
+            features: Vec::new(),
         }
     }
 

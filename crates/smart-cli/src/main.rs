@@ -1,9 +1,57 @@
-//! The `smart` command. Its subcommands arrive with the front-door issue; see the README.
-#![allow(clippy::print_stderr, reason = "a command-line tool reports on stderr")]
+//! The `smart` command: SMART on FHIR from the command line. See the README.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool reports on stdout and stderr"
+)]
 
-fn main() {
-    eprintln!(
-        "smart: no subcommands yet; see crates/smart-cli/README.md for what this tool will do"
-    );
-    std::process::exit(2);
+mod args;
+mod commands;
+mod common;
+mod demo;
+mod flows;
+mod launch;
+mod logger;
+mod sandbox;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command, TokenCommand};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout with code 0; usage errors exit with 2.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    logger::init(cli.global.verbose);
+    let global = &cli.global;
+    let result = match &cli.command {
+        Command::Discover(args) => commands::discover(global, args),
+        Command::AuthorizeUrl(args) => commands::authorize_url(global, args),
+        Command::Launch(args) => launch::launch(global, args),
+        Command::Token(TokenCommand::Exchange(args)) => commands::exchange(global, args),
+        Command::Token(TokenCommand::Refresh(args)) => commands::refresh(global, args),
+        Command::Token(TokenCommand::Backend(args)) => commands::backend(global, args),
+        Command::Introspect(args) => commands::introspect(global, args),
+        Command::Revoke(args) => commands::revoke(global, args),
+        Command::Register(args) => commands::register(global, args),
+        Command::Keygen(args) => commands::keygen(global, args),
+        Command::Jwks(args) => commands::jwks(global, args),
+        Command::Assertion(args) => commands::assertion(global, args),
+        Command::Sandbox(args) => sandbox::run(global, args),
+        Command::Demo(args) => demo::run(global, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            failure.report(global.json);
+            ExitCode::from(failure.exit_code())
+        }
+    }
 }

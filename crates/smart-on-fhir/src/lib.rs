@@ -22,5 +22,6 @@ pub use smart_token as token;
 #[cfg(feature = "client-public")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
 pub use smart_client::{
-    AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientError, ClientType, PendingAuthorization, SmartClient,
+    AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientError, ClientType, PendingAuthorization,
+    SmartClient,
 };

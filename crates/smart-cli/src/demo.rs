@@ -1,0 +1,229 @@
+//! `smart demo`: start the embedded sandbox and run every flow against it. With `--server`, the
+//! same flows run against another SMART server (`cargo xtask conformance`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+use smart_sandbox::{LaunchContext, Sandbox, demo};
+
+use crate::args::{DemoArgs, Global};
+use crate::common::{Failure, read_key, read_secret};
+use crate::flows::{AppClient, BackendClient, Outcome, Profile, Report, run_all};
+
+pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
+    let verbose = !args.table && !global.json;
+    // The sandbox lives until the end of the run.
+    let sandbox = match &args.server {
+        None => Some(
+            Sandbox::start()
+                .map_err(|error| Failure::server(format!("cannot start the sandbox: {error}")))?,
+        ),
+        Some(_) => None,
+    };
+    let profile = match (&args.server, &sandbox) {
+        (None, Some(sandbox)) => {
+            if verbose {
+                println!(
+                    "SMART sandbox started at {} (loopback, offline)\n",
+                    sandbox.base_url()
+                );
+            }
+            sandbox_profile(sandbox, global)
+        }
+        (Some(server), _) => {
+            let path = args
+                .clients
+                .as_deref()
+                .ok_or_else(|| Failure::usage("--server needs --clients FILE"))?;
+            if verbose {
+                println!("Running the SMART flows against {server}\n");
+            }
+            external_profile(server, path, args.auto_approve, global)?
+        }
+        (None, None) => return Err(Failure::server("the sandbox did not start")),
+    };
+    let report = run_all(&profile, verbose);
+    print_report(&report, args.table, global.json);
+    if report.failed() > 0 {
+        Err(Failure::server(format!(
+            "{} of {} flows failed",
+            report.failed(),
+            report.steps.len()
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+fn print_report(report: &Report, table: bool, json_output: bool) {
+    if json_output {
+        let steps: Vec<_> = report
+            .steps
+            .iter()
+            .map(|(name, outcome)| match outcome {
+                Outcome::Passed => json!({"flow": name, "result": "pass"}),
+                Outcome::Failed(reason) => {
+                    json!({"flow": name, "result": "fail", "detail": reason})
+                }
+                Outcome::Skipped(reason) => {
+                    json!({"flow": name, "result": "skip", "detail": reason})
+                }
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({"ok": report.failed() == 0, "passed": report.passed(), "failed": report.failed(), "steps": steps})
+        );
+        return;
+    }
+    if table {
+        println!("| flow | result | detail |");
+        println!("|---|---|---|");
+        for (name, outcome) in &report.steps {
+            let (result, detail) = match outcome {
+                Outcome::Passed => ("pass", String::new()),
+                Outcome::Failed(reason) => ("FAIL", reason.replace('|', "\\|")),
+                Outcome::Skipped(reason) => ("skip", reason.replace('|', "\\|")),
+            };
+            println!("| {name} | {result} | {detail} |");
+        }
+    }
+    let skipped = report.steps.len() - report.passed() - report.failed();
+    println!(
+        "\n{} passed, {} failed, {} skipped, of {} flows",
+        report.passed(),
+        report.failed(),
+        skipped,
+        report.steps.len()
+    );
+}
+
+fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
+    let base = sandbox.base_url().to_owned();
+    let app = |client_id: &str| AppClient {
+        client_id: client_id.to_owned(),
+        redirect_uri: demo::REDIRECT_URI.to_owned(),
+        scope: "launch/patient openid fhirUser offline_access patient/*.rs".to_owned(),
+        secret: None,
+        key: None,
+        kid: None,
+    };
+    let mut metadata = serde_json::Map::new();
+    metadata.insert(
+        "client_name".into(),
+        json!("Demo app registered at run time"),
+    );
+    metadata.insert("redirect_uris".into(), json!([demo::REDIRECT_URI]));
+    metadata.insert("token_endpoint_auth_method".into(), json!("none"));
+    metadata.insert(
+        "grant_types".into(),
+        json!(["authorization_code", "refresh_token"]),
+    );
+    metadata.insert(
+        "scope".into(),
+        json!("launch/patient openid fhirUser patient/*.rs"),
+    );
+    Profile {
+        fhir_base: base,
+        allow_insecure_localhost: true,
+        timeout: Duration::from_secs(global.timeout.max(1)),
+        public: Some(app(demo::PUBLIC_CLIENT_ID)),
+        symmetric: Some(AppClient {
+            secret: Some(demo::SYMMETRIC_CLIENT_SECRET.to_owned()),
+            ..app(demo::SYMMETRIC_CLIENT_ID)
+        }),
+        asymmetric: Some(AppClient {
+            key: Some(demo::asymmetric_key()),
+            kid: Some(demo::asymmetric_kid().to_owned()),
+            ..app(demo::ASYMMETRIC_CLIENT_ID)
+        }),
+        backend: Some(BackendClient {
+            client_id: demo::BACKEND_CLIENT_ID.to_owned(),
+            key: demo::backend_key(),
+            kid: Some(demo::backend_kid().to_owned()),
+            scope: Some("system/Patient.rs system/Observation.rs".to_owned()),
+        }),
+        ehr_launch: Some(Box::new(move || sandbox.launch(LaunchContext::demo()))),
+        auto_approve: true,
+        registration: Some(metadata),
+    }
+}
+
+/// The clients file of `--server`: every client optional; missing ones skip their flows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientsFile {
+    public: Option<AppEntry>,
+    confidential_symmetric: Option<AppEntry>,
+    confidential_asymmetric: Option<AppEntry>,
+    backend: Option<BackendEntry>,
+    registration: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppEntry {
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    client_secret_env: Option<String>,
+    key_file: Option<std::path::PathBuf>,
+    kid: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackendEntry {
+    client_id: String,
+    key_file: std::path::PathBuf,
+    kid: Option<String>,
+    scope: Option<String>,
+}
+
+fn external_profile(
+    server: &str,
+    path: &Path,
+    auto_approve: bool,
+    global: &Global,
+) -> Result<Profile<'static>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Failure::usage(format!("cannot read {}: {error}", path.display())))?;
+    let file: ClientsFile = serde_json::from_str(&text).map_err(|error| {
+        Failure::usage(format!("{} is not a clients file: {error}", path.display()))
+    })?;
+    let app = |entry: Option<AppEntry>| -> Result<Option<AppClient>, Failure> {
+        let Some(entry) = entry else { return Ok(None) };
+        Ok(Some(AppClient {
+            secret: read_secret(entry.client_secret_env.as_deref(), None, "client secret")?,
+            key: entry.key_file.as_deref().map(read_key).transpose()?,
+            client_id: entry.client_id,
+            redirect_uri: entry.redirect_uri,
+            scope: entry.scope,
+            kid: entry.kid,
+        }))
+    };
+    Ok(Profile {
+        fhir_base: server.to_owned(),
+        allow_insecure_localhost: global.allow_insecure_localhost,
+        timeout: Duration::from_secs(global.timeout.max(1)),
+        public: app(file.public)?,
+        symmetric: app(file.confidential_symmetric)?,
+        asymmetric: app(file.confidential_asymmetric)?,
+        backend: file
+            .backend
+            .map(|entry| -> Result<BackendClient, Failure> {
+                Ok(BackendClient {
+                    client_id: entry.client_id,
+                    key: read_key(&entry.key_file)?,
+                    kid: entry.kid,
+                    scope: entry.scope,
+                })
+            })
+            .transpose()?,
+        ehr_launch: None,
+        auto_approve,
+        registration: file.registration,
+    })
+}

@@ -1,0 +1,674 @@
+//! Every SMART flow, run in order against one server: the demo's transcript and the
+//! conformance table (`cargo xtask conformance`).
+
+use std::time::Duration;
+
+use smart_client::jwt::PrivateKey;
+use smart_client::token::scope::ScopeSet;
+use smart_client::token::{
+    AccessToken, ClientSecret, ErrorCode, TokenError, TokenRef, TokenResponse,
+};
+use smart_client::ureq;
+use smart_client::{
+    AuthorizationRequest, AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientConfigBuilder,
+    ClientError, ClientType, HttpOptions, IntrospectWith, SmartClient,
+};
+
+/// A user-facing client registered at the server.
+pub(crate) struct AppClient {
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) scope: String,
+    pub(crate) secret: Option<String>,
+    pub(crate) key: Option<PrivateKey>,
+    pub(crate) kid: Option<String>,
+}
+
+/// A backend service registered at the server.
+pub(crate) struct BackendClient {
+    pub(crate) client_id: String,
+    pub(crate) key: PrivateKey,
+    pub(crate) kid: Option<String>,
+    pub(crate) scope: Option<String>,
+}
+
+/// The server and what the flows may use.
+pub(crate) struct Profile<'a> {
+    pub(crate) fhir_base: String,
+    pub(crate) allow_insecure_localhost: bool,
+    pub(crate) timeout: Duration,
+    pub(crate) public: Option<AppClient>,
+    pub(crate) symmetric: Option<AppClient>,
+    pub(crate) asymmetric: Option<AppClient>,
+    pub(crate) backend: Option<BackendClient>,
+    /// Makes an EHR launch value (the sandbox can; a real EHR launches the app itself).
+    pub(crate) ehr_launch: Option<Box<dyn Fn() -> String + 'a>>,
+    /// The server approves at once, so a program can play the browser.
+    pub(crate) auto_approve: bool,
+    /// Registration metadata for a new public client, when the flow should run.
+    pub(crate) registration: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Passed,
+    Failed(String),
+    Skipped(String),
+}
+
+/// The results of a run.
+pub(crate) struct Report {
+    pub(crate) steps: Vec<(String, Outcome)>,
+}
+
+impl Report {
+    pub(crate) fn passed(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|(_, o)| *o == Outcome::Passed)
+            .count()
+    }
+
+    pub(crate) fn failed(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+            .count()
+    }
+}
+
+/// Where the transcript goes: lines as they happen, or nowhere (table mode).
+pub(crate) struct Transcript {
+    pub(crate) verbose: bool,
+}
+
+impl Transcript {
+    fn line(&self, text: impl AsRef<str>) {
+        if self.verbose {
+            println!("   {}", text.as_ref());
+        }
+    }
+}
+
+type StepResult = Result<(), String>;
+
+fn error_text(error: &ClientError) -> String {
+    error.to_string()
+}
+
+/// Plays the user's browser against a server that approves at once: sends the authorization
+/// request and returns where the server redirects to (the callback URL).
+fn browse(request: &AuthorizationRequest) -> Result<String, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let response = match request.method() {
+        AuthorizeMethod::Get => agent.get(request.url().as_str()).call(),
+        AuthorizeMethod::Post => agent
+            .post(request.url().as_str())
+            .send_form(request.form().iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+    }
+    .map_err(|error| format!("the browser could not reach the authorization endpoint: {error}"))?;
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| {
+            format!("the authorization endpoint answered HTTP {status} without a redirect")
+        })?;
+    Ok(location.to_owned())
+}
+
+/// Shows a callback URL with its code and state hidden.
+fn redacted_callback(callback: &str) -> String {
+    match callback.split_once('?') {
+        Some((base, query)) => {
+            let names: Vec<String> = smart_client::core::form::decode(query.as_bytes())
+                .into_iter()
+                .map(|(name, value)| match name.as_str() {
+                    "code" | "state" => format!("{name}=[redacted]"),
+                    _ => format!("{name}={value}"),
+                })
+                .collect();
+            format!("{base}?{}", names.join("&"))
+        }
+        None => callback.to_owned(),
+    }
+}
+
+fn describe(token: &TokenResponse) -> String {
+    let mut text = format!(
+        "token: {}, expires in {}, scope \"{}\"",
+        token.token_type().unwrap_or("?"),
+        token
+            .expires_in()
+            .map_or_else(|| "?".to_owned(), |s| format!("{s} s")),
+        token.scope().map(ToString::to_string).unwrap_or_default()
+    );
+    if let Some(patient) = token.context().patient() {
+        text.push_str(", patient ");
+        text.push_str(patient);
+    }
+    if let Some(encounter) = token.context().encounter() {
+        text.push_str(", encounter ");
+        text.push_str(encounter);
+    }
+    if token.refresh_token().is_some() {
+        text.push_str(", refresh token");
+    }
+    text
+}
+
+impl Profile<'_> {
+    fn builder(&self) -> ClientConfigBuilder {
+        ClientConfig::builder(self.fhir_base.clone())
+            .allow_insecure_localhost(self.allow_insecure_localhost)
+            .http_options(HttpOptions::new().timeout(self.timeout))
+    }
+
+    fn app(&self, app: &AppClient, client_type: ClientType) -> Result<SmartClient, String> {
+        let mut builder = self
+            .builder()
+            .client_id(app.client_id.clone())
+            .redirect_uri(app.redirect_uri.clone())
+            .scopes(app.scope.clone());
+        if let Some(secret) = &app.secret {
+            builder = builder.client_secret(ClientSecret::new(secret.clone()));
+        }
+        if let Some(key) = &app.key {
+            let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
+            builder = builder.private_key(PrivateKey::from_pem(&pem).map_err(|e| e.to_string())?);
+        }
+        if let Some(kid) = &app.kid {
+            builder = builder.kid(kid.clone());
+        }
+        let config = builder.build().map_err(|e| e.to_string())?;
+        SmartClient::new(config, client_type).map_err(|e| error_text(&e))
+    }
+
+    fn backend_client(&self, backend: &BackendClient) -> Result<SmartClient, String> {
+        let pem = backend.key.to_pkcs8_pem().map_err(|e| e.to_string())?;
+        let mut builder = self
+            .builder()
+            .client_id(backend.client_id.clone())
+            .private_key(PrivateKey::from_pem(&pem).map_err(|e| e.to_string())?);
+        if let Some(kid) = &backend.kid {
+            builder = builder.kid(kid.clone());
+        }
+        let config = builder.build().map_err(|e| e.to_string())?;
+        SmartClient::new(config, ClientType::ConfidentialAsymmetric).map_err(|e| error_text(&e))
+    }
+
+    /// Authorize, play the browser, exchange the code, verify the `id_token`, read the patient.
+    fn code_flow(
+        out: &Transcript,
+        client: &SmartClient,
+        options: AuthorizeOptions,
+    ) -> Result<TokenResponse, String> {
+        let request = client.authorize(options).map_err(|e| error_text(&e))?;
+        match request.method() {
+            AuthorizeMethod::Get => out.line(format!("authorization URL: {}", request.url())),
+            AuthorizeMethod::Post => out.line(format!(
+                "authorization form POSTed to {} ({} fields)",
+                request.url(),
+                request.form().len()
+            )),
+        }
+        let callback = browse(&request)?;
+        out.line(format!(
+            "browser returned to {}",
+            redacted_callback(&callback)
+        ));
+        let pending = request.into_pending();
+        let token = client
+            .complete_authorization(&callback, &pending)
+            .map_err(|e| error_text(&e))?;
+        out.line(describe(&token));
+        if let Some(id_token) = token.id_token() {
+            let claims = client
+                .verify_id_token(id_token, pending.nonce())
+                .map_err(|e| error_text(&e))?;
+            out.line(format!(
+                "id_token verified (RS256, issuer, audience, nonce): fhirUser {}",
+                claims.fhir_user().unwrap_or("-")
+            ));
+        }
+        if let Some(patient) = token.context().patient() {
+            let resource = client
+                .read_resource(token.access_token(), &format!("Patient/{patient}"))
+                .map_err(|e| error_text(&e))?;
+            out.line(format!(
+                "GET Patient/{patient} with the token -> {} {}",
+                resource
+                    .get("resourceType")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("?"),
+                resource.get("id").and_then(|v| v.as_str()).unwrap_or("?")
+            ));
+        }
+        Ok(token)
+    }
+}
+
+/// Runs every flow the profile allows.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one linear script of the flows, in the order the transcript tells them"
+)]
+pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
+    let out = Transcript { verbose };
+    let mut steps: Vec<(String, Outcome)> = Vec::new();
+    let mut step = |name: &str, result: Result<StepResult, String>| {
+        let outcome = match result {
+            Ok(Ok(())) => Outcome::Passed,
+            Ok(Err(reason)) => Outcome::Failed(reason),
+            Err(reason) => Outcome::Skipped(reason),
+        };
+        if verbose {
+            match &outcome {
+                Outcome::Passed => println!("   ✓ passed\n"),
+                Outcome::Failed(reason) => println!("   ✗ FAILED: {reason}\n"),
+                Outcome::Skipped(reason) => println!("   - skipped: {reason}\n"),
+            }
+        }
+        steps.push((name.to_owned(), outcome));
+    };
+    let title = |number: usize, text: &str| {
+        if verbose {
+            println!("{number}. {text}");
+        }
+    };
+
+    // 1. Discovery.
+    title(1, "Discovery");
+    step(
+        "discovery and compliance",
+        Ok((|| -> StepResult {
+            let client = SmartClient::new(
+                profile.builder().build().map_err(|e| e.to_string())?,
+                ClientType::Public,
+            )
+            .map_err(|e| error_text(&e))?;
+            let configuration = client.discover().map_err(|e| error_text(&e))?;
+            out.line(format!(
+                "GET {}/.well-known/smart-configuration",
+                profile.fhir_base.trim_end_matches('/')
+            ));
+            let capabilities: Vec<&str> = configuration
+                .capabilities()
+                .unwrap_or_default()
+                .iter()
+                .map(smart_client::discovery::Capability::as_str)
+                .collect();
+            out.line(format!("capabilities: {}", capabilities.join(", ")));
+            let report = configuration.compliance();
+            if report.is_compliant() {
+                out.line("compliance report: no findings");
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} compliance finding(s): {}",
+                    report.findings().len(),
+                    report
+                        .findings()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+            }
+        })()),
+    );
+
+    let browser = |what: &str| -> Result<(), String> {
+        if profile.auto_approve {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} needs a user in a browser; run `smart launch`"
+            ))
+        }
+    };
+
+    // 2. Standalone launch, public client, GET.
+    title(
+        2,
+        "Standalone launch: public client, GET authorization request",
+    );
+    step(
+        "standalone launch (public, GET)",
+        match (&profile.public, browser("a standalone launch")) {
+            (None, _) => Err("no public client configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(app), Ok(())) => Ok((|| {
+                let client = profile.app(app, ClientType::Public)?;
+                Profile::code_flow(
+                    &out,
+                    &client,
+                    AuthorizeOptions::new()
+                        .param("nonce", "demo-nonce-1")
+                        .map_err(|e| e.to_string())?,
+                )?;
+                Ok(())
+            })()),
+        },
+    );
+
+    // 3. EHR launch, confidential-symmetric, POST.
+    title(
+        3,
+        "EHR launch: confidential client with a secret, POST authorization request",
+    );
+    step(
+        "EHR launch (symmetric, POST)",
+        match (
+            &profile.symmetric,
+            &profile.ehr_launch,
+            browser("an EHR launch"),
+        ) {
+            (None, _, _) => Err("no confidential-symmetric client configured".to_owned()),
+            (_, None, _) => {
+                Err("no EHR launch value available (an EHR starts this flow)".to_owned())
+            }
+            (_, _, Err(reason)) => Err(reason),
+            (Some(app), Some(launch), Ok(())) => Ok((|| {
+                let client = profile.app(app, ClientType::ConfidentialSymmetric)?;
+                let launch = launch();
+                out.line("the EHR opened the app with iss and a launch value");
+                let options = AuthorizeOptions::new()
+                    .launch(launch)
+                    .method(AuthorizeMethod::Post)
+                    .scopes("launch openid fhirUser patient/*.rs user/*.rs")
+                    .map_err(|e| e.to_string())?;
+                let token = Profile::code_flow(&out, &client, options)?;
+                if token.context().patient().is_none() {
+                    return Err("the EHR launch context has no patient".to_owned());
+                }
+                Ok(())
+            })()),
+        },
+    );
+
+    // 4. Confidential-asymmetric: code flow, refresh with rotation, reuse refused.
+    title(
+        4,
+        "Standalone launch: confidential client with a private key, then refresh",
+    );
+    step(
+        "standalone launch (asymmetric) and refresh",
+        match (&profile.asymmetric, browser("a standalone launch")) {
+            (None, _) => Err("no confidential-asymmetric client configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(app), Ok(())) => Ok((|| {
+                let client = profile.app(app, ClientType::ConfidentialAsymmetric)?;
+                let token = Profile::code_flow(&out, &client, AuthorizeOptions::new())?;
+                let first = token
+                    .refresh_token()
+                    .cloned()
+                    .ok_or("no refresh token: ask for offline_access or online_access")?;
+                let refreshed = client.refresh(&first, None).map_err(|e| error_text(&e))?;
+                out.line(format!(
+                    "refresh with a fresh ES384 assertion -> {}",
+                    describe(&refreshed)
+                ));
+                let narrower = ScopeSet::parse("patient/Patient.rs").map_err(|e| e.to_string())?;
+                let latest = refreshed
+                    .refresh_token()
+                    .cloned()
+                    .unwrap_or_else(|| first.clone());
+                let narrow = client
+                    .refresh(&latest, Some(&narrower))
+                    .map_err(|e| error_text(&e))?;
+                out.line(format!(
+                    "refresh with a narrower scope -> scope \"{}\"",
+                    narrow.scope().map(ToString::to_string).unwrap_or_default()
+                ));
+                let rotated = refreshed
+                    .refresh_token()
+                    .is_some_and(|new| new.expose_secret() != first.expose_secret());
+                if rotated {
+                    out.line("the server rotated the refresh token");
+                    match client.refresh(&first, None) {
+                        Err(ClientError::Token(TokenError::OAuth(oauth)))
+                            if oauth.error() == Some(&ErrorCode::InvalidGrant) =>
+                        {
+                            out.line(
+                                "reusing the first refresh token -> invalid_grant, as it should",
+                            );
+                        }
+                        Err(other) => {
+                            return Err(format!(
+                                "reusing a rotated refresh token failed oddly: {other}"
+                            ));
+                        }
+                        Ok(_) => {
+                            return Err("a rotated refresh token was accepted twice".to_owned());
+                        }
+                    }
+                } else {
+                    out.line("the server kept the refresh token (no rotation)");
+                }
+                Ok(())
+            })()),
+        },
+    );
+
+    // 5. Backend Services.
+    title(
+        5,
+        "Backend Services: client_credentials with a signed assertion",
+    );
+    let mut backend_token: Option<AccessToken> = None;
+    step(
+        "backend services",
+        match &profile.backend {
+            None => Err("no backend client configured".to_owned()),
+            Some(backend) => Ok((|| {
+                let client = profile.backend_client(backend)?;
+                let scope = backend
+                    .scope
+                    .as_deref()
+                    .map(ScopeSet::parse)
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
+                let token = client
+                    .backend_services_token(scope.as_ref())
+                    .map_err(|e| error_text(&e))?;
+                out.line(describe(&token));
+                let report = token.validate(smart_client::token::Flow::BackendServices);
+                if !report.is_valid() {
+                    return Err(format!(
+                        "token response findings: {}",
+                        report
+                            .findings()
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                }
+                backend_token = Some(token.access_token().clone());
+                Ok(())
+            })()),
+        },
+    );
+
+    // 6. Introspection and revocation.
+    title(6, "Introspection and revocation");
+    step(
+        "introspection and revocation",
+        match (&profile.backend, &backend_token) {
+            (Some(backend), Some(token)) => Ok((|| {
+                let client = profile.backend_client(backend)?;
+                let info = client
+                    .introspect(TokenRef::Access(token), IntrospectWith::Client)
+                    .map_err(|e| error_text(&e))?;
+                out.line(format!("introspect with client authentication -> {info}"));
+                if !info.active() {
+                    return Err("a fresh token was reported inactive".to_owned());
+                }
+                let info = client
+                    .introspect(TokenRef::Access(token), IntrospectWith::Bearer(token))
+                    .map_err(|e| error_text(&e))?;
+                out.line(format!("introspect with a Bearer token -> {info}"));
+                client
+                    .revoke(TokenRef::Access(token))
+                    .map_err(|e| error_text(&e))?;
+                out.line("revoke the token");
+                let info = client
+                    .introspect(TokenRef::Access(token), IntrospectWith::Client)
+                    .map_err(|e| error_text(&e))?;
+                out.line(format!("introspect again -> {info}"));
+                if info.active() {
+                    return Err("a revoked token is still active".to_owned());
+                }
+                match client.read_resource(token, "Patient/x") {
+                    Err(ClientError::Fhir { status: 401, .. }) => {
+                        out.line("FHIR read with the revoked token -> 401");
+                    }
+                    other => {
+                        return Err(format!(
+                            "the revoked token still reads: {:?}",
+                            other.map(|_| ())
+                        ));
+                    }
+                }
+                Ok(())
+            })()),
+            _ => Err("needs a backend token (step 5)".to_owned()),
+        },
+    );
+
+    // 7. Dynamic client registration.
+    title(
+        7,
+        "Dynamic client registration (RFC 7591), then a launch with the new client",
+    );
+    step(
+        "dynamic registration",
+        match (
+            &profile.registration,
+            browser("a launch with the new client"),
+        ) {
+            (None, _) => Err("no registration metadata configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(metadata), Ok(())) => Ok((|| {
+                let client = SmartClient::new(
+                    profile.builder().build().map_err(|e| e.to_string())?,
+                    ClientType::Public,
+                )
+                .map_err(|e| error_text(&e))?;
+                let registration = client
+                    .register(metadata, None)
+                    .map_err(|e| error_text(&e))?;
+                out.line(format!("registered client_id {}", registration.client_id()));
+                let redirect = metadata
+                    .get("redirect_uris")
+                    .and_then(|v| v.get(0))
+                    .and_then(|v| v.as_str())
+                    .ok_or("the metadata has no redirect_uris")?;
+                let app = AppClient {
+                    client_id: registration.client_id().as_str().to_owned(),
+                    redirect_uri: redirect.to_owned(),
+                    scope: metadata
+                        .get("scope")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("launch/patient patient/*.rs")
+                        .to_owned(),
+                    secret: None,
+                    key: None,
+                    kid: None,
+                };
+                let new_client = profile.app(&app, ClientType::Public)?;
+                Profile::code_flow(&out, &new_client, AuthorizeOptions::new())?;
+                Ok(())
+            })()),
+        },
+    );
+
+    // 8. What must fail, fails.
+    title(
+        8,
+        "Refusals: a wrong secret, a forged callback, a wrong key",
+    );
+    step(
+        "refusals",
+        match (&profile.symmetric, browser("the forged-callback check")) {
+            (None, _) => Err("no confidential-symmetric client configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(app), Ok(())) => Ok((|| {
+                let wrong = AppClient {
+                    client_id: app.client_id.clone(),
+                    redirect_uri: app.redirect_uri.clone(),
+                    scope: app.scope.clone(),
+                    secret: Some("not-the-secret".to_owned()),
+                    key: None,
+                    kid: None,
+                };
+                let client = profile.app(&wrong, ClientType::ConfidentialSymmetric)?;
+                match client.refresh(&smart_client::token::RefreshToken::new("whatever"), None) {
+                    Err(ClientError::Token(TokenError::OAuth(oauth)))
+                        if oauth.error() == Some(&ErrorCode::InvalidClient) =>
+                    {
+                        out.line(format!("wrong client secret -> {oauth}"));
+                    }
+                    other => {
+                        return Err(format!(
+                            "a wrong secret was not refused as invalid_client: {:?}",
+                            other.map(|_| ())
+                        ));
+                    }
+                }
+                let client = profile.app(app, ClientType::ConfidentialSymmetric)?;
+                let request = client
+                    .authorize(AuthorizeOptions::new())
+                    .map_err(|e| error_text(&e))?;
+                let callback = browse(&request)?;
+                let forged = callback.replace("state=", "state=0");
+                match client.complete_authorization(&forged, request.pending()) {
+                    Err(ClientError::StateMismatch) => out
+                        .line("a callback with a forged state -> refused before any token request"),
+                    other => {
+                        return Err(format!(
+                            "a forged state was not refused: {:?}",
+                            other.map(|_| ())
+                        ));
+                    }
+                }
+                if let Some(backend) = &profile.backend {
+                    let impostor = BackendClient {
+                        client_id: backend.client_id.clone(),
+                        key: PrivateKey::generate_p384().map_err(|e| e.to_string())?,
+                        kid: backend.kid.clone(),
+                        scope: backend.scope.clone(),
+                    };
+                    match profile
+                        .backend_client(&impostor)?
+                        .backend_services_token(None)
+                    {
+                        Err(ClientError::Token(TokenError::OAuth(oauth)))
+                            if oauth.error() == Some(&ErrorCode::InvalidClient) =>
+                        {
+                            out.line(format!("an assertion signed by the wrong key -> {oauth}"));
+                        }
+                        other => {
+                            return Err(format!(
+                                "a wrong key was not refused: {:?}",
+                                other.map(|_| ())
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            })()),
+        },
+    );
+
+    Report { steps }
+}

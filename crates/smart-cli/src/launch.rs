@@ -1,0 +1,210 @@
+//! `smart launch`: a whole authorization through a loopback redirect listener (RFC 8252 §7.3).
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use smart_client::pkce::State;
+use smart_client::{AuthorizeMethod, AuthorizeOptions};
+
+use crate::args::{Global, LaunchArgs};
+use crate::common::{Failure, client, config_builder, print_json, print_token, token_json};
+
+/// The longest request the listener reads.
+const MAX_REQUEST: usize = 16 * 1024;
+
+pub(crate) fn launch(global: &Global, args: &LaunchArgs) -> Result<(), Failure> {
+    if !args.redirect_path.starts_with('/') {
+        return Err(Failure::usage("--redirect-path must start with /"));
+    }
+    let listener = TcpListener::bind(("127.0.0.1", args.port)).map_err(|error| {
+        Failure::usage(format!("cannot listen on 127.0.0.1:{}: {error}", args.port))
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|error| Failure::usage(format!("cannot read the listener's address: {error}")))?
+        .port();
+    let redirect_uri = format!("http://127.0.0.1:{port}{}", args.redirect_path);
+    let (builder, client_type) = config_builder(global, &args.client)?;
+    let client = client(
+        builder
+            .redirect_uri(redirect_uri.clone())
+            .scopes(args.scope.clone()),
+        client_type,
+    )?;
+
+    // A nonce ties the id_token to this launch.
+    let nonce = State::generate().map_err(|error| Failure::server(error.to_string()))?;
+    let mut options = AuthorizeOptions::new().param("nonce", nonce.expose_secret())?;
+    if let Some(launch) = &args.launch {
+        options = options.launch(launch.clone());
+    }
+    if args.post {
+        options = options.method(AuthorizeMethod::Post);
+    }
+    let request = client.authorize(options)?;
+    let start_url = match request.method() {
+        AuthorizeMethod::Get => request.url().to_string(),
+        AuthorizeMethod::Post => format!("http://127.0.0.1:{port}/start"),
+    };
+    println!("Open this URL in a browser to sign in:\n{start_url}");
+    let _ = std::io::stdout().flush();
+    if args.open {
+        open_browser(&start_url);
+    }
+
+    let callback = wait_for_callback(
+        &listener,
+        &request,
+        &args.redirect_path,
+        port,
+        Duration::from_secs(args.wait),
+    )?;
+    let pending = request.into_pending();
+    let token = client.complete_authorization(&callback, &pending)?;
+    let identity = match token.id_token() {
+        Some(id_token) => Some(client.verify_id_token(id_token, pending.nonce())?),
+        None => None,
+    };
+    if global.json {
+        let mut value = token_json(&token, args.show_tokens);
+        value["ok"] = json!(true);
+        value["fhirUser"] = json!(identity.as_ref().and_then(|claims| claims.fhir_user()));
+        print_json(&value);
+    } else {
+        println!();
+        print_token(&token, args.show_tokens);
+        if let Some(claims) = &identity {
+            println!(
+                "id_token verified: sub {}, fhirUser {}",
+                claims.subject().unwrap_or("-"),
+                claims.fhir_user().unwrap_or("-")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Serves the listener until the browser comes back to the redirect path; returns the full
+/// callback URL.
+fn wait_for_callback(
+    listener: &TcpListener,
+    request: &smart_client::AuthorizationRequest,
+    redirect_path: &str,
+    port: u16,
+    wait: Duration,
+) -> Result<String, Failure> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|error| Failure::usage(format!("cannot poll the listener: {error}")))?;
+    let deadline = Instant::now() + wait;
+    let spinner = std::io::stderr().is_terminal();
+    let frames = ['|', '/', '-', '\\'];
+    let mut frame = 0;
+    if !spinner {
+        eprintln!(
+            "waiting for the browser to come back to http://127.0.0.1:{port}{redirect_path} ..."
+        );
+    }
+    loop {
+        if Instant::now() > deadline {
+            if spinner {
+                eprintln!();
+            }
+            return Err(Failure::server(format!(
+                "no callback within {} s; run again and finish signing in, or raise --wait",
+                wait.as_secs()
+            )));
+        }
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if let Some(target) = serve(stream, request, redirect_path) {
+                    if spinner {
+                        eprintln!("\rbrowser returned                                   ");
+                    }
+                    return Ok(format!("http://127.0.0.1:{port}{target}"));
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                if spinner {
+                    eprint!(
+                        "\r{} waiting for the browser to sign in ... ",
+                        frames[frame % frames.len()]
+                    );
+                    let _ = std::io::stderr().flush();
+                    frame += 1;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(error) => {
+                return Err(Failure::server(format!(
+                    "the redirect listener failed: {error}"
+                )));
+            }
+        }
+    }
+}
+
+/// Answers one browser request. Returns the request target when it is the callback.
+fn serve(
+    mut stream: TcpStream,
+    request: &smart_client::AuthorizationRequest,
+    redirect_path: &str,
+) -> Option<String> {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buffer = vec![0u8; MAX_REQUEST];
+    let mut read = 0;
+    while read < buffer.len() {
+        match stream.read(&mut buffer[read..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                read += n;
+                if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+        }
+    }
+    let head = String::from_utf8_lossy(&buffer[..read]);
+    let target = head.lines().next()?.split_whitespace().nth(1)?.to_owned();
+    let path = target.split('?').next().unwrap_or_default();
+    let (status, body, callback) = if path == redirect_path {
+        (
+            "200 OK",
+            "<!doctype html><title>Signed in</title><p>Signed in. You can close this window and return to the terminal.</p>".to_owned(),
+            Some(target.clone()),
+        )
+    } else if path == "/start" && request.method() == AuthorizeMethod::Post {
+        ("200 OK", request.html(), None)
+    } else {
+        (
+            "404 Not Found",
+            "<!doctype html><title>Not found</title>".to_owned(),
+            None,
+        )
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes());
+    callback
+}
+
+/// Opens `url` in the default browser, best effort.
+fn open_browser(url: &str) {
+    let command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open").arg(url).spawn()
+    } else if cfg!(windows) {
+        std::process::Command::new("cmd")
+            .args(["/C", "start", "", url])
+            .spawn()
+    } else {
+        std::process::Command::new("xdg-open").arg(url).spawn()
+    };
+    if let Err(error) = command {
+        eprintln!("could not open a browser ({error}); open the URL above yourself");
+    }
+}

@@ -1,0 +1,156 @@
+//! `cargo xtask release [--dry-run]`: the checks before a release, and `cargo publish
+//! --dry-run` of every publishable crate in dependency order. Without `--dry-run` it stops
+//! before anything irreversible and prints what it would do.
+
+use std::collections::BTreeSet;
+
+use crate::tidy::{DepKind, Package, load};
+use crate::util::{Error, cargo, output, run, workspace_root};
+
+pub(crate) fn release(args: &[String]) -> Result<(), Error> {
+    let dry_run = match args {
+        [] => false,
+        [flag] if flag == "--dry-run" => true,
+        [other, ..] => {
+            return Err(Error::Usage(format!(
+                "`release` takes only --dry-run, got `{other}`"
+            )));
+        }
+    };
+    let root = workspace_root();
+
+    // A clean tree: what is released is what is committed.
+    let status = output(
+        "git status",
+        std::process::Command::new("git")
+            .current_dir(&root)
+            .args(["status", "--porcelain"]),
+    )?;
+    if !status.trim().is_empty() {
+        return Err(Error::Failed(format!(
+            "the working tree has uncommitted changes; commit or stash them first:\n{status}"
+        )));
+    }
+
+    // One version across the workspace.
+    let packages = load()?;
+    let metadata = output(
+        "cargo metadata",
+        cargo().args(["metadata", "--format-version", "1", "--no-deps", "--locked"]),
+    )?;
+    let versions = versions(&metadata)?;
+    let distinct: BTreeSet<&str> = versions.iter().map(|(_, v)| v.as_str()).collect();
+    let version = match distinct.into_iter().collect::<Vec<_>>().as_slice() {
+        [one] => (*one).to_owned(),
+        many => {
+            return Err(Error::Failed(format!(
+                "the crates have different versions: {many:?}; use [workspace.package] version"
+            )));
+        }
+    };
+    println!("version {version} across {} crates", versions.len());
+
+    // A changelog entry for it.
+    let changelog = std::fs::read_to_string(root.join("CHANGELOG.md"))
+        .map_err(|error| Error::Failed(format!("cannot read CHANGELOG.md: {error}")))?;
+    if !changelog.contains(&format!("## [{version}]")) {
+        return Err(Error::Failed(format!(
+            "CHANGELOG.md has no `## [{version}]` entry; add one"
+        )));
+    }
+    println!("CHANGELOG.md has an entry for {version}");
+
+    // Internal dependencies carry version + path (tidy's rules).
+    let problems = crate::tidy::check(&packages);
+    if !problems.is_empty() {
+        return Err(Error::Failed(format!(
+            "tidy problems:\n  - {}",
+            problems.join("\n  - ")
+        )));
+    }
+
+    let order = publish_order(&packages)?;
+    println!("publish order: {}", order.join(" -> "));
+    if dry_run {
+        // Cargo packages the crates together, so unpublished internal dependencies resolve
+        // from the local packages, and builds each package as it would be published.
+        let mut command = cargo();
+        command.args(["publish", "--dry-run", "--locked"]);
+        for name in &order {
+            command.args(["--package", name]);
+        }
+        run("cargo publish --dry-run", &mut command)?;
+        println!("\nrelease --dry-run: every check passed; nothing was published");
+    } else {
+        println!("\nrelease: every check passed. The irreversible steps, in order, would be:");
+        for name in &order {
+            println!("  cargo publish --locked --package {name}");
+        }
+        println!("  git tag v{version} && git push origin v{version}");
+        println!("They were not run: run them by hand, or use --dry-run to rehearse.");
+    }
+    Ok(())
+}
+
+fn versions(metadata: &str) -> Result<Vec<(String, String)>, Error> {
+    let value: serde_json::Value = serde_json::from_str(metadata)
+        .map_err(|error| Error::Failed(format!("cargo metadata: {error}")))?;
+    Ok(value["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|package| {
+            (
+                package["name"].as_str().unwrap_or_default().to_owned(),
+                package["version"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect())
+}
+
+/// The publishable crates, each after the internal crates it depends on.
+pub(crate) fn publish_order(packages: &[Package]) -> Result<Vec<String>, Error> {
+    let publishable: Vec<&Package> = packages.iter().filter(|p| p.publish).collect();
+    let names: BTreeSet<&str> = publishable.iter().map(|p| p.name.as_str()).collect();
+    let mut order: Vec<String> = Vec::new();
+    while order.len() < publishable.len() {
+        let ready = publishable.iter().find(|package| {
+            !order.contains(&package.name)
+                && package
+                    .deps
+                    .iter()
+                    .filter(|dep| dep.kind != DepKind::Dev && names.contains(dep.name.as_str()))
+                    .all(|dep| order.contains(&dep.name))
+        });
+        match ready {
+            Some(package) => order.push(package.name.clone()),
+            None => {
+                return Err(Error::Failed(
+                    "the internal dependencies form a cycle".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_real_workspace_publishes_foundation_first() {
+        let order = publish_order(&load().expect("cargo metadata runs")).expect("no cycle");
+        let position = |name: &str| order.iter().position(|n| n == name).unwrap_or(usize::MAX);
+        assert_eq!(order.first().map(String::as_str), Some("smart-core"));
+        assert!(position("smart-token") > position("smart-jwt-assertion"));
+        assert!(position("smart-client") > position("smart-token"));
+        assert!(position("smart-on-fhir") > position("smart-client"));
+        assert!(
+            !order
+                .iter()
+                .any(|n| n == "smart-sandbox" || n == "smart-cli" || n == "xtask")
+        );
+    }
+}
