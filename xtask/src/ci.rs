@@ -42,6 +42,23 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
         "test",
         cargo().args(["test", "--workspace", "--all-features", "--locked"]),
     )?;
+    // The examples run offline against the embedded sandbox: run them, not only build them.
+    for (example, features) in EXAMPLES {
+        run(
+            "example",
+            cargo().args([
+                "run",
+                "--quiet",
+                "--locked",
+                "--package",
+                "smart-on-fhir",
+                "--example",
+                example,
+                "--features",
+                features,
+            ]),
+        )?;
+    }
     run(
         "doc",
         cargo().env("RUSTDOCFLAGS", "-D warnings").args([
@@ -59,6 +76,13 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
     println!("\nci: all steps passed");
     Ok(())
 }
+
+/// The umbrella's examples and the features each needs.
+const EXAMPLES: [(&str, &str); 3] = [
+    ("ehr_launch_web_app", "client-confidential-symmetric"),
+    ("standalone_launch", "client-public"),
+    ("backend_services", "backend-services"),
+];
 
 /// The umbrella's features named after SMART capabilities.
 const CLIENT_FEATURES: [&str; 4] = [

@@ -323,8 +323,8 @@ pub(crate) struct Callback {
 }
 
 impl Callback {
-    /// Reads a callback given as a full URL (`https://app/cb?code=...&state=...`), a query
-    /// (`?code=...` or `code=...`).
+    /// Reads a callback given as a full URL (`https://app/cb?code=...&state=...`), a request
+    /// target (`/cb?code=...`), or a query (`?code=...` or `code=...`).
     pub(crate) fn parse(callback: &str) -> Result<Self, ClientError> {
         let callback = callback.trim();
         let query = if callback.contains("://") {
@@ -333,7 +333,11 @@ impl Callback {
             })?;
             url.query().unwrap_or_default().to_owned()
         } else {
-            callback.trim_start_matches('?').to_owned()
+            // A request target as a web server sees it (`/callback?code=...`), or a bare query.
+            callback
+                .split_once('?')
+                .map_or(callback, |(_, query)| query)
+                .to_owned()
         };
         let mut parsed = Self {
             code: None,
@@ -443,6 +447,7 @@ mod tests {
     fn callback_forms() {
         for text in [
             "https://app.example/cb?code=abc&state=s",
+            "/cb?code=abc&state=s",
             "?code=abc&state=s",
             "code=abc&state=s",
         ] {

@@ -464,7 +464,8 @@ impl SmartClient {
         params
     }
 
-    /// Finishes an authorization: reads the callback (a full redirect URL or its query),
+    /// Finishes an authorization: reads the callback (the full redirect URL, the request target
+    /// a web server received such as `/callback?code=...`, or just the query),
     /// checks `state` in constant time, turns a server error into
     /// [`ClientError::Authorization`], and exchanges the code.
     ///
