@@ -287,16 +287,34 @@ fn report_token(global: &Global, token: &smart_client::token::TokenResponse, sho
     }
 }
 
+/// The token an introspection or revocation is about, read from the environment or a file.
+enum Subject {
+    Access(AccessToken),
+    Refresh(RefreshToken),
+}
+
+impl Subject {
+    fn read(source: &crate::args::TokenSource, refresh: bool, what: &str) -> Result<Self, Failure> {
+        let value = required_token(source, what)?;
+        Ok(if refresh {
+            Self::Refresh(RefreshToken::new(value))
+        } else {
+            Self::Access(AccessToken::new(value))
+        })
+    }
+
+    fn token_ref(&self) -> TokenRef<'_> {
+        match self {
+            Self::Access(token) => TokenRef::Access(token),
+            Self::Refresh(token) => TokenRef::Refresh(token),
+        }
+    }
+}
+
 /// `smart introspect`.
 pub(crate) fn introspect(global: &Global, args: &IntrospectArgs) -> Result<(), Failure> {
-    let value = required_token(&args.token, "token to introspect")?;
-    let access = AccessToken::new(value.clone());
-    let refresh = RefreshToken::new(value);
-    let token = if args.refresh {
-        TokenRef::Refresh(&refresh)
-    } else {
-        TokenRef::Access(&access)
-    };
+    let subject = Subject::read(&args.token, args.refresh, "token to introspect")?;
+    let token = subject.token_ref();
     let bearer =
         read_secret(args.bearer_env.as_deref(), None, "bearer token")?.map(AccessToken::new);
     let with = bearer
@@ -329,14 +347,8 @@ pub(crate) fn introspect(global: &Global, args: &IntrospectArgs) -> Result<(), F
 
 /// `smart revoke`.
 pub(crate) fn revoke(global: &Global, args: &RevokeArgs) -> Result<(), Failure> {
-    let value = required_token(&args.token, "token to revoke")?;
-    let access = AccessToken::new(value.clone());
-    let refresh = RefreshToken::new(value);
-    let token = if args.refresh {
-        TokenRef::Refresh(&refresh)
-    } else {
-        TokenRef::Access(&access)
-    };
+    let subject = Subject::read(&args.token, args.refresh, "token to revoke")?;
+    let token = subject.token_ref();
     let (builder, client_type) = config_builder(global, &args.client)?;
     client(builder, client_type)?.revoke(token)?;
     if global.json {

@@ -180,17 +180,7 @@ fn validate(shared: &Shared, params: &Params) -> Result<AuthorizeRequest, Refusa
             return Err(refuse(OAuthFailure::invalid_scope("scope is required")));
         }
     };
-    let beyond: Vec<String> = scope
-        .iter()
-        .filter(|wanted| !client.scopes().covers(wanted))
-        .map(ToString::to_string)
-        .collect();
-    if !beyond.is_empty() {
-        return Err(refuse(OAuthFailure::invalid_scope(format!(
-            "not registered for this client: {}",
-            shown(&beyond.join(" "))
-        ))));
-    }
+    client.check_registered(&scope).map_err(refuse)?;
     let launch = match params.get("launch") {
         None if scope.contains(&Scope::Launch) => {
             return Err(refuse(OAuthFailure::invalid_scope(

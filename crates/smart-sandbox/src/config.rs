@@ -271,6 +271,26 @@ impl RegisteredClient {
         &self.scopes
     }
 
+    /// Refuses `requested` scopes beyond what this client is registered for, naming them.
+    pub(crate) fn check_registered(
+        &self,
+        requested: &ScopeSet,
+    ) -> Result<(), crate::http_util::OAuthFailure> {
+        let beyond: Vec<String> = requested
+            .iter()
+            .filter(|wanted| !self.scopes.covers(wanted))
+            .map(ToString::to_string)
+            .collect();
+        if beyond.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::http_util::OAuthFailure::invalid_scope(format!(
+                "not registered for this client: {}",
+                shown(&beyond.join(" "))
+            )))
+        }
+    }
+
     /// Its grant types.
     #[must_use]
     pub fn grant_types(&self) -> &[GrantType] {

@@ -188,17 +188,7 @@ fn client_credentials(
         .ok_or_else(|| OAuthFailure::invalid_scope("scope is required for client_credentials"))?;
     let scope =
         ScopeSet::parse(scope).map_err(|error| OAuthFailure::invalid_scope(error.to_string()))?;
-    let beyond: Vec<String> = scope
-        .iter()
-        .filter(|wanted| !client.scopes().covers(wanted))
-        .map(ToString::to_string)
-        .collect();
-    if !beyond.is_empty() {
-        return Err(OAuthFailure::invalid_scope(format!(
-            "not registered for this client: {}",
-            shown(&beyond.join(" "))
-        )));
-    }
+    client.check_registered(&scope)?;
     let now = shared.now();
     let mut state = shared.state();
     state.purge(now);

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use smart_core::json::{kind, parse_object};
 
 use crate::error::{OAuthError, Operation, TokenError, field_names};
-use crate::response::{Deviation, LaunchContext};
+use crate::response::{Deviation, LaunchContext, take_string};
 use crate::scope::ScopeSet;
 
 /// What an introspection endpoint says about a token (RFC 7662 §2.2, with the SMART fields of
@@ -39,25 +39,6 @@ pub struct IntrospectionResponse {
     context: LaunchContext,
     extra: Map<String, Value>,
     deviations: Vec<Deviation>,
-}
-
-fn take_text(
-    object: &mut Map<String, Value>,
-    field: &str,
-    deviations: &mut Vec<Deviation>,
-) -> Option<String> {
-    match object.remove(field)? {
-        Value::String(text) => Some(text),
-        Value::Null => None,
-        other => {
-            deviations.push(Deviation::WrongType {
-                field: field.to_owned(),
-                expected: "string",
-                found: kind(&other),
-            });
-            None
-        }
-    }
 }
 
 fn take_time(
@@ -118,7 +99,7 @@ impl IntrospectionResponse {
             }
         };
         object.remove("active");
-        let scope = take_text(&mut object, "scope", &mut deviations).map(|text| {
+        let scope = take_string(&mut object, "scope", &mut deviations).map(|text| {
             let (set, errors) = ScopeSet::parse_lenient(&text);
             deviations.extend(errors.into_iter().map(Deviation::InvalidScope));
             set
@@ -142,15 +123,15 @@ impl IntrospectionResponse {
         Ok(Self {
             active,
             scope,
-            client_id: take_text(&mut object, "client_id", &mut deviations),
-            username: take_text(&mut object, "username", &mut deviations),
-            token_type: take_text(&mut object, "token_type", &mut deviations),
+            client_id: take_string(&mut object, "client_id", &mut deviations),
+            username: take_string(&mut object, "username", &mut deviations),
+            token_type: take_string(&mut object, "token_type", &mut deviations),
             exp: take_time(&mut object, "exp", &mut deviations),
             iat: take_time(&mut object, "iat", &mut deviations),
-            sub: take_text(&mut object, "sub", &mut deviations),
-            iss: take_text(&mut object, "iss", &mut deviations),
+            sub: take_string(&mut object, "sub", &mut deviations),
+            iss: take_string(&mut object, "iss", &mut deviations),
             aud,
-            fhir_user: take_text(&mut object, "fhirUser", &mut deviations),
+            fhir_user: take_string(&mut object, "fhirUser", &mut deviations),
             context: LaunchContext::take(&mut object, &mut deviations),
             extra: object,
             deviations,

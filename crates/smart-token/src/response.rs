@@ -97,7 +97,7 @@ impl fmt::Display for Deviation {
 
 /// Removes and returns `field` when it is a string; records a deviation when it is something
 /// else.
-fn take_string(
+pub(crate) fn take_string(
     object: &mut Map<String, Value>,
     field: &str,
     deviations: &mut Vec<Deviation>,
