@@ -200,7 +200,7 @@ pub(crate) struct LaunchArgs {
     /// How long to wait for the browser to come back, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub(crate) wait: u64,
-    /// Print the tokens instead of [redacted].
+    /// Print the tokens themselves; by default they are redacted.
     #[arg(long)]
     pub(crate) show_tokens: bool,
 }
@@ -239,7 +239,7 @@ pub(crate) struct ExchangeArgs {
     /// Read the callback URL from this file.
     #[arg(long, value_name = "FILE")]
     pub(crate) callback_file: Option<PathBuf>,
-    /// Print the tokens instead of [redacted].
+    /// Print the tokens themselves; by default they are redacted.
     #[arg(long)]
     pub(crate) show_tokens: bool,
 }
@@ -253,7 +253,7 @@ pub(crate) struct RefreshArgs {
     /// Ask for a narrower scope than the original grant.
     #[arg(long, value_name = "SCOPES")]
     pub(crate) scope: Option<String>,
-    /// Print the tokens instead of [redacted].
+    /// Print the tokens themselves; by default they are redacted.
     #[arg(long)]
     pub(crate) show_tokens: bool,
 }
@@ -265,7 +265,7 @@ pub(crate) struct BackendArgs {
     /// The scopes to ask for (default: system/*.rs).
     #[arg(long, value_name = "SCOPES")]
     pub(crate) scope: Option<String>,
-    /// Print the token instead of [redacted].
+    /// Print the token itself; by default it is redacted.
     #[arg(long)]
     pub(crate) show_tokens: bool,
 }
@@ -310,7 +310,7 @@ pub(crate) struct RegisterArgs {
     /// The registration endpoint, to skip discovery.
     #[arg(long, value_name = "URL")]
     pub(crate) registration_endpoint: Option<String>,
-    /// Print the issued client secret instead of [redacted].
+    /// Print the issued client secret itself; by default it is redacted.
     #[arg(long)]
     pub(crate) show_tokens: bool,
 }
