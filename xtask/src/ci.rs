@@ -73,6 +73,7 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
     crate::tidy::run()?;
     workflow_syntax(&workspace_root())?;
     deny()?;
+    fuzz()?;
     println!("\nci: all steps passed");
     Ok(())
 }
@@ -178,6 +179,19 @@ for path in sys.argv[1:]:
             "{error}\n(the check needs python3 with PyYAML: `python3 -m pip install pyyaml`)"
         ))
     })
+}
+
+/// A short run of every fuzz target, when cargo-fuzz is installed (`.ci/run` installs it).
+fn fuzz() -> Result<(), Error> {
+    if !has_cargo_subcommand("fuzz") {
+        println!(
+            "\n==> fuzz: skipped (cargo-fuzz is not installed; `cargo install --locked cargo-fuzz`)"
+        );
+        return Ok(());
+    }
+    let seconds = std::env::var("SMART_FUZZ_SECONDS").unwrap_or_else(|_| "10".to_owned());
+    println!("\n==> fuzz: every target for {seconds} s");
+    crate::fuzz::run_targets(&["--seconds".to_owned(), seconds])
 }
 
 /// `cargo deny`, when installed. `bans licenses sources` always run; `advisories` needs the

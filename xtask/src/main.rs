@@ -7,6 +7,7 @@
 
 mod ci;
 mod conformance;
+mod fuzz;
 mod release;
 mod tidy;
 mod util;
@@ -21,6 +22,9 @@ tasks:
   tidy    check the workspace rules (dependency direction, lints, READMEs, internal versions)
   conformance [--server URL --clients FILE [--auto-approve]]
           run every SMART flow against the embedded sandbox (or a server) as a pass/fail table
+  fuzz [--seconds N] [--target NAME]
+          run each cargo-fuzz target in fuzz/ for N s (default 30), seeded from fuzz/seeds;
+          fails on a crash and names the artifact (needs `cargo install cargo-fuzz --locked`)
   release [--dry-run]
           check a release (clean tree, one version, changelog) and rehearse cargo publish
 ";
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         Some("tidy") => tidy::run(),
         Some("conformance") => conformance::run_flows(&args[1..]),
         Some("release") => release::release(&args[1..]),
+        Some("fuzz") => fuzz::run_targets(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -8,6 +8,11 @@ struct StderrLogger {
 
 impl Log for StderrLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        // ureq's HTTP codec hex-dumps every byte on the wire at trace level, secrets included:
+        // never print it, whatever the verbosity.
+        if metadata.level() == Level::Trace && metadata.target().starts_with("ureq_proto") {
+            return false;
+        }
         metadata.level() <= self.level
     }
 

@@ -224,7 +224,9 @@ impl fmt::Debug for PendingAuthorization {
 }
 
 /// An authorization request, ready to send the user's browser to.
-#[derive(Debug)]
+///
+/// `Debug` shows the endpoint and the parameter names, not their values (the URL and the form
+/// carry the `state`).
 pub struct AuthorizationRequest {
     pub(crate) method: AuthorizeMethod,
     pub(crate) url: Url,
@@ -294,6 +296,32 @@ impl AuthorizationRequest {
     #[must_use]
     pub fn into_pending(self) -> PendingAuthorization {
         self.pending
+    }
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            method,
+            url,
+            form,
+            pending,
+        } = self;
+        let mut endpoint = url.clone();
+        endpoint.set_query(None);
+        let names: Vec<String> = match method {
+            AuthorizeMethod::Get => url
+                .query_pairs()
+                .map(|(name, _)| name.into_owned())
+                .collect(),
+            AuthorizeMethod::Post => form.iter().map(|(name, _)| name.clone()).collect(),
+        };
+        f.debug_struct("AuthorizationRequest")
+            .field("method", method)
+            .field("endpoint", &endpoint.as_str())
+            .field("parameters", &names)
+            .field("pending", pending)
+            .finish()
     }
 }
 
@@ -441,6 +469,37 @@ mod tests {
         let page = request.html();
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn debug_hides_the_state() {
+        let state = State::generate().unwrap();
+        let secret = state.expose_secret().to_owned();
+        let request = AuthorizationRequest {
+            method: AuthorizeMethod::Get,
+            url: Url::parse(&format!(
+                "https://ehr.example/authorize?tenant=t&state={secret}"
+            ))
+            .unwrap(),
+            form: Vec::new(),
+            pending: PendingAuthorization {
+                state,
+                verifier: PkceVerifier::generate().unwrap(),
+                client_id: ClientId::parse("app").unwrap(),
+                redirect_uri: RedirectUri::parse("https://app.example/cb").unwrap(),
+                aud: FhirBaseUrl::parse("https://ehr.example/fhir").unwrap(),
+                token_endpoint: None,
+                issuer: None,
+                scope: ScopeSet::new(),
+                nonce: None,
+                launch: None,
+                issued_at: 0,
+            },
+        };
+        let text = format!("{request:?} {request:#?}");
+        assert!(!text.contains(&secret), "{text}");
+        assert!(text.contains("\"state\""), "{text}");
+        assert!(text.contains("https://ehr.example/authorize"), "{text}");
     }
 
     #[test]

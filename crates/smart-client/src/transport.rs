@@ -26,6 +26,9 @@ pub const USER_AGENT: &str = concat!("smart-on-fhir/", env!("CARGO_PKG_VERSION")
 pub trait HttpClient: Send + Sync {
     /// Sends `request` and reads the whole answer.
     ///
+    /// Implementations should stop reading a body once it passes their size limit (the client
+    /// refuses larger answers anyway, but only after the transport has returned them).
+    ///
     /// # Errors
     ///
     /// [`TransportError`] when no complete answer arrives: connection, TLS, timeout, or a body

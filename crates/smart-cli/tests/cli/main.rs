@@ -236,6 +236,47 @@ fn backend_token_is_redacted_unless_asked() {
 }
 
 #[test]
+fn trace_logs_show_no_secret() {
+    let sandbox = Sandbox::start().unwrap();
+    let dir = scratch();
+    let key = write_demo_key(&dir, &demo::backend_key());
+    let output = run(smart()
+        .args([
+            "-vvv",
+            "--json",
+            "--allow-insecure-localhost",
+            "token",
+            "backend",
+            "--fhir-base",
+            sandbox.base_url(),
+        ])
+        .args([
+            "--client-id",
+            demo::BACKEND_CLIENT_ID,
+            "--kid",
+            demo::backend_kid(),
+            "--show-tokens",
+            "--key",
+        ])
+        .arg(&key));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let token: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let access_token = token["access_token"].as_str().unwrap();
+    let logs = stderr(&output);
+    assert!(
+        logs.contains("DEBUG smart_client"),
+        "trace logging is on: {logs}"
+    );
+    assert!(!logs.contains(access_token), "{logs}");
+    assert!(!logs.contains("client_assertion="), "{logs}");
+    assert!(
+        !logs.contains("TRACE ureq_proto"),
+        "ureq's wire dump must not be printed: {logs}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn oauth_errors_print_their_fields_and_exit_1() {
     let sandbox = Sandbox::start().unwrap();
     let output = run(smart()

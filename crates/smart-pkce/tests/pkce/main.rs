@@ -1,6 +1,8 @@
 //! Integration tests of smart-pkce: RFC 7636 vectors, every length and alphabet edge,
 //! injected randomness, uniqueness, redaction and serde.
 
+mod properties;
+
 use std::collections::HashSet;
 
 use smart_core::{RandomError, RandomSource};

@@ -5,6 +5,7 @@
     reason = "test helpers outside #[test] functions: a failing unwrap is a failing test"
 )]
 
+mod properties;
 // The request tests sign assertions, so they need `private_key_jwt`.
 #[cfg(feature = "private-key-jwt")]
 mod requests;

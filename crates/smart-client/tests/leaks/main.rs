@@ -1,0 +1,746 @@
+//! Secret leaks: every flow runs over loopback with known secrets (client secret, private key,
+//! access, refresh and id tokens, authorization code, registration secrets, state and PKCE
+//! verifier; the assertions the client signs are captured server-side), with `log` captured
+//! at trace level from every crate. None of the secrets, in any encoding (see `needles.rs`), may appear in a log line,
+//! in the `Display` or `Debug` of an error, or in the `Debug` of a public type.
+#![cfg(all(feature = "ureq", feature = "private-key-jwt", feature = "openid"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stderr,
+    reason = "test helpers outside #[test] functions: a failing unwrap is a failing test, and \
+              counts go to the captured test output"
+)]
+
+mod capture;
+mod ehr;
+mod needles;
+#[path = "../hostile/server.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the hostile suite; this test uses only part of it"
+)]
+mod server;
+
+use std::error::Error;
+use std::fmt::Debug;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use base64ct::{Base64, Base64UrlUnpadded, Encoding};
+use serde_json::{Map, Value, json};
+use smart_client::core::url::form_urlencoded;
+use smart_client::core::{ClientId, TokenUrl};
+use smart_client::jwt::{AssertionSigner, JwkSet, PrivateKey};
+use smart_client::token::{
+    AccessToken, AuthorizationCode, ClientAuth, ClientSecret, IdToken, IntrospectionAuth,
+    RefreshToken, TokenRef, TokenRequest,
+};
+use smart_client::{
+    AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientConfigBuilder, ClientError, ClientType,
+    HttpOptions, IntrospectWith, SecretMethod, SmartClient,
+};
+
+use crate::ehr::Mode;
+use crate::needles::{
+    ACCESS_TOKEN, AUTH_CODE, CLIENT_ID, CLIENT_SECRET, ID_TOKEN, INITIAL_ACCESS_TOKEN, Needles,
+    REFRESH_TOKEN, REGISTERED_SECRET, REGISTRATION_TOKEN,
+};
+use crate::server::Server;
+
+/// What a test produced that must not show a secret, each text with a label.
+#[derive(Default)]
+struct Exhibits {
+    texts: Vec<(String, String)>,
+}
+
+impl Exhibits {
+    /// `{:?}` and `{:#?}` of `value`.
+    fn debug(&mut self, label: &str, value: &dyn Debug) {
+        self.texts
+            .push((format!("Debug of {label}"), format!("{value:?}")));
+        self.texts
+            .push((format!("{{:#?}} of {label}"), format!("{value:#?}")));
+    }
+
+    /// `Display`, `{:?}` and `{:#?}` of `error`, and `Display` of each of its causes.
+    fn error(&mut self, label: &str, error: &(dyn Error + 'static)) {
+        self.texts
+            .push((format!("Display of {label}"), error.to_string()));
+        self.debug(label, &error);
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            self.texts
+                .push((format!("Display of a cause of {label}"), inner.to_string()));
+            cause = inner.source();
+        }
+    }
+
+    fn outcome<T: Debug>(&mut self, label: &str, result: &Result<T, ClientError>) {
+        match result {
+            Ok(value) => self.debug(label, value),
+            Err(error) => self.error(label, error),
+        }
+    }
+
+    fn text(&mut self, label: &str, text: String) {
+        self.texts.push((label.to_owned(), text));
+    }
+}
+
+/// A P-384 key, loaded back through its PEM and its private JWK, and every form of its
+/// secret: the PKCS#8 PEM (whose base64 holds `d` at some alignment) and `d` itself.
+struct Key {
+    pem: String,
+    jwk: String,
+}
+
+impl Key {
+    fn generate() -> Self {
+        let key = PrivateKey::generate_p384().unwrap();
+        let pem = key.to_pkcs8_pem().unwrap().to_string();
+        // In P-384 PKCS#8 the private scalar follows `version 1, OCTET STRING (48)`.
+        let body: String = pem
+            .lines()
+            .filter(|line| !line.starts_with("-----"))
+            .collect();
+        let der = Base64::decode_vec(&body).unwrap();
+        let at = der
+            .windows(5)
+            .position(|window| window == [0x02, 0x01, 0x01, 0x04, 0x30])
+            .unwrap()
+            + 5;
+        let d = &der[at..at + 48];
+        let public: Value = serde_json::to_value(key.public_jwk(None)).unwrap();
+        let jwk = json!({
+            "kty": "EC",
+            "crv": "P-384",
+            "x": public["x"],
+            "y": public["y"],
+            "d": Base64UrlUnpadded::encode_string(d),
+        })
+        .to_string();
+        // `d` is right: the JWK loads (x and y are checked against it) to the same key.
+        assert_eq!(
+            PrivateKey::from_jwk(&jwk).unwrap().thumbprint(),
+            key.thumbprint()
+        );
+        Self { pem, jwk }
+    }
+
+    /// The key's secret in every form: `d` as the JWK writes it, and the scalar's bytes in
+    /// every encoding (which covers the PEM, whose base64 holds them at some alignment).
+    /// The PEM's other lines hold only the public point and algorithm identifiers.
+    fn needles(&self, needles: &mut Needles) {
+        let jwk: Value = serde_json::from_str(&self.jwk).unwrap();
+        let d_text = jwk["d"].as_str().unwrap();
+        needles.add_form("the private JWK's d", d_text.as_bytes());
+        needles.add(
+            "the private key scalar",
+            &Base64UrlUnpadded::decode_vec(d_text).unwrap(),
+        );
+    }
+
+    fn load_pem(&self) -> PrivateKey {
+        PrivateKey::from_pem(&self.pem).unwrap()
+    }
+
+    fn load_jwk(&self) -> PrivateKey {
+        PrivateKey::from_jwk(&self.jwk).unwrap()
+    }
+}
+
+fn builder(server: &Server) -> ClientConfigBuilder {
+    ClientConfig::builder(format!("{}/fhir", server.root()))
+        .client_id(CLIENT_ID)
+        .redirect_uri("https://app.example/callback")
+        .scopes("launch/patient patient/*.rs openid fhirUser offline_access")
+        .allow_insecure_localhost(true)
+        .http_options(HttpOptions::new().timeout(Duration::from_secs(5)))
+}
+
+fn symmetric(server: &Server, method: SecretMethod) -> SmartClient {
+    let config = builder(server)
+        .client_secret(ClientSecret::new(CLIENT_SECRET))
+        .secret_method(method)
+        .build()
+        .unwrap();
+    SmartClient::new(config, ClientType::ConfidentialSymmetric).unwrap()
+}
+
+fn asymmetric(server: &Server, key: PrivateKey) -> SmartClient {
+    let config = builder(server)
+        .private_key(key)
+        .jwks_uri("https://app.example/.well-known/jwks.json")
+        .build()
+        .unwrap();
+    SmartClient::new(config, ClientType::ConfidentialAsymmetric).unwrap()
+}
+
+fn encoded(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Every flow, once, recording everything that can be printed. `state_ok` receives the
+/// exhibits that carry the `state` by design (the authorization URL and form).
+fn every_flow(
+    client: &SmartClient,
+    exhibits: &mut Exhibits,
+    state_ok: &mut Exhibits,
+    one_time: &mut Needles,
+    expect_success: bool,
+) {
+    exhibits.debug("ClientConfig", client.config());
+    exhibits.debug("SmartClient", client);
+    exhibits.outcome("discovery", &client.discover());
+    for method in [AuthorizeMethod::Get, AuthorizeMethod::Post] {
+        let request = client
+            .authorize(AuthorizeOptions::new().method(method).launch("launch-1"))
+            .unwrap();
+        // Its Debug hides the state; only the URL and the HTML page the browser gets carry it.
+        exhibits.debug("AuthorizationRequest", &request);
+        state_ok.text("AuthorizationRequest::url", request.url().to_string());
+        state_ok.text("AuthorizationRequest::html", request.html());
+        let pending = request.into_pending();
+        one_time.add("state", pending.state().expose_secret().as_bytes());
+        one_time.add(
+            "PKCE verifier",
+            pending.verifier().expose_secret().as_bytes(),
+        );
+        exhibits.debug("PendingAuthorization", &pending);
+        let callback = format!(
+            "https://app.example/callback?code={}&state={}",
+            encoded(AUTH_CODE),
+            pending.state().expose_secret()
+        );
+        let token = client.complete_authorization(&callback, &pending);
+        if expect_success {
+            let token = token.as_ref().unwrap();
+            assert_eq!(token.access_token().expose_secret(), ACCESS_TOKEN);
+            assert_eq!(
+                token.refresh_token().unwrap().expose_secret(),
+                REFRESH_TOKEN
+            );
+            assert_eq!(token.id_token().unwrap().expose_secret(), ID_TOKEN);
+        }
+        exhibits.outcome("code exchange", &token);
+    }
+    id_token_flows(client, exhibits, one_time, expect_success);
+
+    let refresh = RefreshToken::new(REFRESH_TOKEN);
+    let access = AccessToken::new(ACCESS_TOKEN);
+    exhibits.outcome("refresh", &client.refresh(&refresh, None));
+    for (label, token) in [
+        ("access token", TokenRef::Access(&access)),
+        ("refresh token", TokenRef::Refresh(&refresh)),
+    ] {
+        let by_client = client.introspect(token, IntrospectWith::Client);
+        let by_bearer = client.introspect(token, IntrospectWith::Bearer(&access));
+        if expect_success {
+            assert!(by_client.as_ref().unwrap().active());
+            assert!(by_bearer.as_ref().unwrap().active());
+        }
+        exhibits.outcome(
+            &format!("introspection of the {label} (client)"),
+            &by_client,
+        );
+        exhibits.outcome(
+            &format!("introspection of the {label} (bearer)"),
+            &by_bearer,
+        );
+        let revoked = client.revoke(token);
+        exhibits.outcome(&format!("revocation of the {label}"), &revoked);
+    }
+    let mut metadata = Map::new();
+    metadata.insert("client_name".to_owned(), Value::from("leak test"));
+    metadata.insert(
+        "redirect_uris".to_owned(),
+        json!(["https://app.example/callback"]),
+    );
+    let initial = AccessToken::new(INITIAL_ACCESS_TOKEN);
+    let registration = client.register(&metadata, Some(&initial));
+    if expect_success {
+        let registration = registration.as_ref().unwrap();
+        assert_eq!(
+            registration.client_secret().unwrap().expose_secret(),
+            REGISTERED_SECRET
+        );
+        assert_eq!(
+            registration
+                .registration_access_token()
+                .unwrap()
+                .expose_secret(),
+            REGISTRATION_TOKEN
+        );
+    }
+    exhibits.outcome("registration", &registration);
+    let patient = client.read_resource(&access, "Patient/p1");
+    if expect_success {
+        assert_eq!(patient.as_ref().unwrap()["id"], "p1");
+    }
+    exhibits.outcome("FHIR read", &patient);
+    exhibits.outcome(
+        "FHIR read outside the base",
+        &client.read_resource(&access, "https://elsewhere.example/Patient/p1"),
+    );
+}
+
+/// `id_token` verification: one the server signed (with the nonce sent), and the opaque one
+/// it issued.
+fn id_token_flows(
+    client: &SmartClient,
+    exhibits: &mut Exhibits,
+    one_time: &mut Needles,
+    expect_success: bool,
+) {
+    let root = client
+        .config()
+        .base_url()
+        .as_str()
+        .trim_end_matches("/fhir")
+        .to_owned();
+    let signed = ehr::signed_id_token(&root, "n-1");
+    one_time.add("a signed id_token", signed.as_bytes());
+    let verified = client.verify_id_token(&IdToken::new(signed), Some("n-1"));
+    if expect_success {
+        assert_eq!(
+            verified.as_ref().unwrap().claims()["fhirUser"],
+            "Practitioner/1"
+        );
+    }
+    exhibits.outcome("id_token verification", &verified);
+    exhibits.outcome(
+        "verification of an opaque id_token",
+        &client.verify_id_token(&IdToken::new(ID_TOKEN), None),
+    );
+}
+
+/// The assertions the server received, as secrets.
+fn captured_assertions(server: &Server, needles: &mut Needles) -> usize {
+    let mut count = 0;
+    for body in server.request_bodies() {
+        for (name, value) in smart_client::core::form::decode(&body) {
+            if name == "client_assertion" {
+                needles.add("a client assertion", value.as_bytes());
+                let signature = value.rsplit('.').next().unwrap();
+                needles.add("a client assertion's signature", signature.as_bytes());
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Fails, naming the secret and where, if any exhibit shows one. `state_ok` holds the
+/// exhibits that carry the `state` by design (the authorization URL and form), checked for
+/// everything else.
+fn assert_no_leaks(
+    exhibits: &Exhibits,
+    state_ok: &Exhibits,
+    needles: &Needles,
+    one_time: &Needles,
+) {
+    let mut leaks = Vec::new();
+    for (label, text) in &exhibits.texts {
+        for found in [needles.find(text), one_time.find(text)]
+            .into_iter()
+            .flatten()
+        {
+            leaks.push(format!("{label}: {found}\n    {text}"));
+        }
+    }
+    for (label, text) in &state_ok.texts {
+        let found = needles.find(text).or_else(|| {
+            one_time
+                .find(text)
+                .filter(|found| !found.starts_with("state ("))
+        });
+        if let Some(found) = found {
+            leaks.push(format!("{label}: {found}\n    {text}"));
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "{} leaks:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}
+
+/// The one place secrets do reach the log: at trace level, ureq-proto (ureq's HTTP/1.1
+/// codec) hex-dumps every byte it writes and reads, 16 bytes a line, under this target. That
+/// is the wire itself (Authorization headers, form bodies, token answers), so applications
+/// must keep `ureq_proto` below trace outside development; `docs/security.md` says so. The
+/// test holds that nothing else leaks, at any level, from any crate.
+const WIRE_DUMP_TARGET: &str = "ureq_proto::";
+
+/// Fails if any log line captured so far shows a secret (other than ureq-proto's trace-level
+/// wire dump), or if nothing was captured.
+fn assert_logs_clean(needles: &Needles, one_time: &Needles) {
+    let lines = capture::lines();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.target.starts_with("smart_client")),
+        "nothing was logged by smart_client: the capture is not working"
+    );
+    assert!(
+        lines.iter().any(|line| line.target.starts_with("ureq")),
+        "nothing was logged by ureq: the capture is not working"
+    );
+    let mut wire_dump = 0;
+    let mut leaks = Vec::new();
+    for line in &lines {
+        let Some(found) = needles
+            .find(&line.text)
+            .or_else(|| one_time.find(&line.text))
+        else {
+            continue;
+        };
+        if line.level == log::Level::Trace && line.target.starts_with(WIRE_DUMP_TARGET) {
+            wire_dump += 1;
+        } else {
+            leaks.push(format!("{found}\n    {}", line.text));
+        }
+    }
+    eprintln!(
+        "{} log lines captured; {wire_dump} trace lines of ureq-proto's wire dump show secrets",
+        lines.len()
+    );
+    assert!(
+        leaks.is_empty(),
+        "{} of {} log lines leak:\n{}",
+        leaks.len(),
+        lines.len(),
+        leaks.join("\n")
+    );
+}
+
+#[test]
+fn symmetric_clients_leak_nothing() {
+    capture::install();
+    let server = ehr::start(Mode::Good);
+    let mut exhibits = Exhibits::default();
+    let mut state_ok = Exhibits::default();
+    let mut one_time = Needles::default();
+    for method in [
+        SecretMethod::Basic,
+        SecretMethod::BasicRfc6749,
+        SecretMethod::Post,
+    ] {
+        let client = symmetric(&server, method);
+        every_flow(&client, &mut exhibits, &mut state_ok, &mut one_time, true);
+    }
+    assert_no_leaks(&exhibits, &state_ok, &needles::fixed(), &one_time);
+    assert_logs_clean(&needles::fixed(), &one_time);
+}
+
+#[test]
+fn asymmetric_clients_and_backend_services_leak_nothing() {
+    capture::install();
+    let server = ehr::start(Mode::Good);
+    let key = Key::generate();
+    let mut exhibits = Exhibits::default();
+    let mut state_ok = Exhibits::default();
+    let mut one_time = Needles::default();
+    key.needles(&mut one_time);
+    for private_key in [key.load_pem(), key.load_jwk()] {
+        exhibits.debug("PrivateKey", &private_key);
+        let client = asymmetric(&server, private_key);
+        exhibits.debug("AssertionSigner", &client.config().assertion_signer());
+        every_flow(&client, &mut exhibits, &mut state_ok, &mut one_time, true);
+        let backend = client.backend_services_token(None);
+        assert_eq!(
+            backend.as_ref().unwrap().access_token().expose_secret(),
+            ACCESS_TOKEN
+        );
+        exhibits.outcome("backend services token", &backend);
+    }
+    let assertions = captured_assertions(&server, &mut one_time);
+    // Per client: two code exchanges, a refresh, two client introspections, two
+    // revocations and a backend token, each with a fresh assertion.
+    assert_eq!(assertions, 2 * 8, "assertions captured");
+    assert_no_leaks(&exhibits, &state_ok, &needles::fixed(), &one_time);
+    assert_logs_clean(&needles::fixed(), &one_time);
+}
+
+#[test]
+fn error_paths_leak_nothing() {
+    capture::install();
+    let key = Key::generate();
+    let mut exhibits = Exhibits::default();
+    let mut state_ok = Exhibits::default();
+    let mut one_time = Needles::default();
+    key.needles(&mut one_time);
+    let mut servers = Vec::new();
+    for mode in [
+        Mode::OAuthErrors,
+        Mode::Malformed,
+        Mode::MissingFields,
+        Mode::DuplicateKeys,
+        Mode::OddTokens,
+    ] {
+        let server = ehr::start(mode);
+        for client in [
+            symmetric(&server, SecretMethod::Basic),
+            symmetric(&server, SecretMethod::Post),
+            asymmetric(&server, key.load_pem()),
+        ] {
+            every_flow(&client, &mut exhibits, &mut state_ok, &mut one_time, false);
+            if client.client_type() == ClientType::ConfidentialAsymmetric {
+                exhibits.outcome(
+                    "backend services token",
+                    &client.backend_services_token(None),
+                );
+            }
+        }
+        servers.push(server);
+    }
+
+    // An access token a header cannot carry.
+    let server = ehr::start(Mode::OddTokens);
+    let config = builder(&server)
+        .client_secret(ClientSecret::new(CLIENT_SECRET))
+        .token_endpoint(format!("{}/refresh-control", server.root()))
+        .build()
+        .unwrap();
+    let client = SmartClient::new(config, ClientType::ConfidentialSymmetric).unwrap();
+    let unusable = client.refresh(&RefreshToken::new(REFRESH_TOKEN), None);
+    assert!(unusable.is_err());
+    exhibits.outcome("refresh answered with an unusable token", &unusable);
+
+    callback_errors(&server, &mut exhibits, &mut one_time);
+    local_errors(&key, &mut exhibits);
+
+    for server in &servers {
+        captured_assertions(server, &mut one_time);
+    }
+    assert_no_leaks(&exhibits, &state_ok, &needles::fixed(), &one_time);
+    assert_logs_clean(&needles::fixed(), &one_time);
+}
+
+/// Callbacks that must be refused, every one carrying the authorization code.
+fn callback_errors(server: &Server, exhibits: &mut Exhibits, one_time: &mut Needles) {
+    let client = symmetric(server, SecretMethod::Basic);
+    let pending = client
+        .authorize(AuthorizeOptions::new())
+        .unwrap()
+        .into_pending();
+    let state = pending.state().expose_secret().to_owned();
+    one_time.add("state", state.as_bytes());
+    let code = encoded(AUTH_CODE);
+    for (label, callback) in [
+        (
+            "state mismatch",
+            format!(
+                "https://app.example/callback?code={code}&state=0123456789abcdef0123456789abcdef"
+            ),
+        ),
+        (
+            "missing state",
+            format!("https://app.example/callback?code={code}"),
+        ),
+        (
+            "error callback",
+            format!(
+                "https://app.example/callback?error=access_denied&error_description=no&code={code}&state={state}"
+            ),
+        ),
+        (
+            "two codes",
+            format!("https://app.example/callback?code={code}&code={code}&state={state}"),
+        ),
+        (
+            "two states",
+            format!("?code={code}&state={state}&state={state}"),
+        ),
+        (
+            "not a URL",
+            format!("https://[broken/callback?code={code}&state={state}"),
+        ),
+        (
+            "issuer mix-up",
+            format!(
+                "https://app.example/callback?code={code}&state={state}&iss=https://evil.example"
+            ),
+        ),
+    ] {
+        let result = client.complete_authorization(&callback, &pending);
+        assert!(result.is_err(), "{label}");
+        exhibits.outcome(&format!("callback: {label}"), &result);
+    }
+    // The code exchange refused for another client id.
+    let other = ClientConfig::builder(format!("{}/fhir", server.root()))
+        .client_id("another-app")
+        .client_secret(ClientSecret::new(CLIENT_SECRET))
+        .allow_insecure_localhost(true)
+        .build()
+        .unwrap();
+    let other = SmartClient::new(other, ClientType::ConfidentialSymmetric).unwrap();
+    let result = other.exchange_code(&AuthorizationCode::new(AUTH_CODE), &pending);
+    assert!(result.is_err());
+    exhibits.outcome("code exchange for another client", &result);
+}
+
+/// A transport for clients that send nothing (their calls fail before any request).
+fn no_network(
+    _: http::Request<Vec<u8>>,
+) -> Result<http::Response<Vec<u8>>, smart_client::TransportError> {
+    Err(smart_client::TransportError::with_detail(
+        smart_client::TransportErrorKind::Request,
+        "this test sends no request",
+    ))
+}
+
+/// Errors that need no server: the network, the configuration, keys.
+fn local_errors(key: &Key, exhibits: &mut Exhibits) {
+    // Nothing listens on this port.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = ClientConfig::builder(format!("http://{closed}/fhir"))
+        .client_id(CLIENT_ID)
+        .client_secret(ClientSecret::new(CLIENT_SECRET))
+        .token_endpoint(format!("http://{closed}/token"))
+        .allow_insecure_localhost(true)
+        .build()
+        .unwrap();
+    let client = SmartClient::new(config, ClientType::ConfidentialSymmetric).unwrap();
+    exhibits.outcome(
+        "refresh against a closed port",
+        &client.refresh(&RefreshToken::new(REFRESH_TOKEN), None),
+    );
+
+    // A private-key client without a key, holding a secret.
+    let config = ClientConfig::builder("https://ehr.example/fhir")
+        .client_secret(ClientSecret::new(CLIENT_SECRET))
+        .token_endpoint("https://ehr.example/token")
+        .build()
+        .unwrap();
+    let client =
+        SmartClient::with_http_client(config, ClientType::ConfidentialAsymmetric, no_network);
+    let missing = client.refresh(&RefreshToken::new(REFRESH_TOKEN), None);
+    assert!(
+        matches!(missing, Err(ClientError::Config(_))),
+        "{missing:?}"
+    );
+    exhibits.outcome("missing configuration", &missing);
+
+    // Bad configuration next to a secret and a key.
+    let bad = ClientConfig::builder("http://ehr.example/fhir")
+        .client_secret(ClientSecret::new(CLIENT_SECRET))
+        .private_key(key.load_pem())
+        .kid(" ")
+        .build();
+    exhibits.error("invalid configuration", &bad.unwrap_err());
+
+    // Keys that do not load, each made from the real one.
+    let mut broken_pem = key.pem.clone();
+    let middle = broken_pem.len() / 2;
+    broken_pem.replace_range(middle..=middle, "!");
+    let truncated_pem = key.pem[..key.pem.len() - 40].to_owned();
+    let mut wrong_public: Value = serde_json::from_str(&key.jwk).unwrap();
+    wrong_public["x"] = wrong_public["y"].clone();
+    let d = serde_json::from_str::<Value>(&key.jwk).unwrap()["d"].clone();
+    let duplicate_d = key.jwk.replacen('{', &format!("{{\"d\": {d}, "), 1);
+    let public_only = key.jwk.replace("\"d\"", "\"private\"");
+    for (label, result) in [
+        (
+            "a PEM with a broken character",
+            PrivateKey::from_pem(&broken_pem),
+        ),
+        ("a truncated PEM", PrivateKey::from_pem(&truncated_pem)),
+        ("a PEM given as a JWK", PrivateKey::from_jwk(&key.pem)),
+        (
+            "a JWK whose x is not d's",
+            PrivateKey::from_jwk(&wrong_public.to_string()),
+        ),
+        ("a JWK with d twice", PrivateKey::from_jwk(&duplicate_d)),
+        ("a JWK without d", PrivateKey::from_jwk(&public_only)),
+        ("a JWK given as a PEM", PrivateKey::from_pem(&key.jwk)),
+    ] {
+        let error = result.unwrap_err();
+        exhibits.error(&format!("key loading: {label}"), &error);
+    }
+}
+
+/// The `Debug` of every public type that holds a secret, made directly.
+#[test]
+fn debug_of_every_secret_holder_leaks_nothing() {
+    let key = Key::generate();
+    let mut one_time = Needles::default();
+    key.needles(&mut one_time);
+    let mut exhibits = Exhibits::default();
+    let client_id = ClientId::parse(CLIENT_ID).unwrap();
+    let token_url = TokenUrl::parse("https://ehr.example/token").unwrap();
+    let private_key = key.load_jwk();
+    let signer = AssertionSigner::from_key(&private_key, "kid-1", None).unwrap();
+    let assertion = signer.sign(&client_id, &token_url).unwrap();
+    one_time.add("a client assertion", assertion.expose_secret().as_bytes());
+    exhibits.debug("PrivateKey", &private_key);
+    exhibits.debug("KeySigner", &private_key.signer(None).unwrap());
+    exhibits.debug("AssertionSigner", &signer);
+    exhibits.debug("ClientAssertion", &assertion);
+    exhibits.debug(
+        "the public JwkSet",
+        &private_key.public_jwk_set(Some("kid-1")),
+    );
+    exhibits.text(
+        "the public JWKS JSON",
+        JwkSet::from(private_key.public_jwk(None)).to_json(),
+    );
+    exhibits.debug("AccessToken", &AccessToken::new(ACCESS_TOKEN));
+    exhibits.debug("RefreshToken", &RefreshToken::new(REFRESH_TOKEN));
+    exhibits.debug("IdToken", &IdToken::new(ID_TOKEN));
+    exhibits.debug("ClientSecret", &ClientSecret::new(CLIENT_SECRET));
+    exhibits.debug("AuthorizationCode", &AuthorizationCode::new(AUTH_CODE));
+    let secret = ClientSecret::new(CLIENT_SECRET);
+    let auths = [
+        ClientAuth::client_secret_basic(client_id.clone(), ClientSecret::new(CLIENT_SECRET)),
+        ClientAuth::client_secret_basic(client_id.clone(), secret.clone())
+            .with_rfc6749_basic_encoding(),
+        ClientAuth::client_secret_post(client_id.clone(), secret),
+        ClientAuth::private_key_jwt(client_id.clone(), signer.clone()),
+    ];
+    let refresh = RefreshToken::new(REFRESH_TOKEN);
+    let access = AccessToken::new(ACCESS_TOKEN);
+    for auth in &auths {
+        exhibits.debug("ClientAuth", auth);
+        exhibits.debug(
+            "IntrospectionAuth",
+            &IntrospectionAuth::Client {
+                auth,
+                token_url: &token_url,
+            },
+        );
+        let request = TokenRequest::refresh_token(&refresh, None);
+        exhibits.debug("TokenRequest", &request);
+        // The built request goes on the wire; its Debug is the `http` crate's, but the
+        // headers it sets are marked sensitive.
+        let built = request.build(&token_url, auth).unwrap();
+        exhibits.debug(
+            "the Authorization header",
+            &built.headers().get("authorization"),
+        );
+    }
+    exhibits.debug("IntrospectionAuth", &IntrospectionAuth::Bearer(&access));
+    exhibits.debug("TokenRef", &TokenRef::Access(&access));
+    exhibits.debug("TokenRef", &TokenRef::Refresh(&refresh));
+    exhibits.debug("IntrospectWith", &IntrospectWith::Bearer(&access));
+    let builder = ClientConfig::builder("https://ehr.example/fhir")
+        .client_id(CLIENT_ID)
+        .client_secret(ClientSecret::new(CLIENT_SECRET))
+        .private_key(key.load_pem());
+    exhibits.debug("ClientConfigBuilder", &builder);
+    let config = builder.build().unwrap();
+    exhibits.debug("ClientConfig", &config);
+    let client =
+        SmartClient::with_http_client(config, ClientType::ConfidentialSymmetric, no_network);
+    exhibits.debug("SmartClient", &client);
+    assert_no_leaks(
+        &exhibits,
+        &Exhibits::default(),
+        &needles::fixed(),
+        &one_time,
+    );
+}
