@@ -5,6 +5,7 @@
     reason = "a command-line tool reports on stdout and stderr"
 )]
 
+mod bench;
 mod ci;
 mod conformance;
 mod fuzz;
@@ -22,11 +23,15 @@ tasks:
   tidy    check the workspace rules (dependency direction, lints, READMEs, internal versions)
   conformance [--server URL --clients FILE [--auto-approve]]
           run every SMART flow against the embedded sandbox (or a server) as a pass/fail table
+  bench [--check] [--no-run] [--tolerance X]
+          run the benchmarks, write docs/benchmarks.md and docs/benchmarks-baseline.json;
+          --check instead fails when a ratio falls below the recorded one x 0.5;
+          --no-run reads the latest run instead of running them
+  release [--dry-run]
+          check a release (clean tree, one version, changelog) and rehearse cargo publish
   fuzz [--seconds N] [--target NAME]
           run each cargo-fuzz target in fuzz/ for N s (default 30), seeded from fuzz/seeds;
           fails on a crash and names the artifact (needs `cargo install cargo-fuzz --locked`)
-  release [--dry-run]
-          check a release (clean tree, one version, changelog) and rehearse cargo publish
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::all(&args[1..]),
         Some("tidy") => tidy::run(),
         Some("conformance") => conformance::run_flows(&args[1..]),
+        Some("bench") => bench::run_benches(&args[1..]),
         Some("release") => release::release(&args[1..]),
         Some("fuzz") => fuzz::run_targets(&args[1..]),
         Some("-h" | "--help" | "help") => {
