@@ -682,8 +682,28 @@ impl<'a> Access<'a> {
 }
 
 /// A space-separated list of scopes, in order, without duplicates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ScopeSet(Vec<Scope>);
+///
+/// Adding a scope costs the same however many there are, so a server's scope string of any
+/// length parses in linear time.
+#[derive(Clone, Default)]
+pub struct ScopeSet {
+    scopes: Vec<Scope>,
+    seen: std::collections::HashSet<Scope>,
+}
+
+impl PartialEq for ScopeSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.scopes == other.scopes
+    }
+}
+
+impl Eq for ScopeSet {}
+
+impl fmt::Debug for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ScopeSet").field(&self.scopes).finish()
+    }
+}
 
 impl ScopeSet {
     /// An empty set.
@@ -727,38 +747,38 @@ impl ScopeSet {
 
     /// Adds `scope` unless it is already present.
     pub fn insert(&mut self, scope: Scope) {
-        if !self.0.contains(&scope) {
-            self.0.push(scope);
+        if self.seen.insert(scope.clone()) {
+            self.scopes.push(scope);
         }
     }
 
     /// Whether `scope` is present, as written.
     #[must_use]
     pub fn contains(&self, scope: &Scope) -> bool {
-        self.0.contains(scope)
+        self.seen.contains(scope)
     }
 
     /// The scopes, in order.
     pub fn iter(&self) -> core::slice::Iter<'_, Scope> {
-        self.0.iter()
+        self.scopes.iter()
     }
 
     /// How many scopes there are.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.scopes.len()
     }
 
     /// Whether there are none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.scopes.is_empty()
     }
 
     /// Whether some resource scope of the set allows `access`.
     #[must_use]
     pub fn permits(&self, access: &Access<'_>) -> bool {
-        self.0.iter().any(|scope| match scope {
+        self.scopes.iter().any(|scope| match scope {
             Scope::Resource(resource) => resource.permits(access),
             _ => false,
         })
@@ -767,7 +787,7 @@ impl ScopeSet {
     /// Whether some scope of the set allows everything `scope` allows.
     #[must_use]
     pub fn covers(&self, scope: &Scope) -> bool {
-        self.0.iter().any(|mine| mine.covers(scope))
+        self.scopes.iter().any(|mine| mine.covers(scope))
     }
 
     /// Whether every scope of `other` is covered by this set.
@@ -811,7 +831,7 @@ impl ScopeSet {
 
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (index, scope) in self.0.iter().enumerate() {
+        for (index, scope) in self.scopes.iter().enumerate() {
             if index > 0 {
                 f.write_str(" ")?;
             }
@@ -844,7 +864,7 @@ impl<'a> IntoIterator for &'a ScopeSet {
     type IntoIter = core::slice::Iter<'a, Scope>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.scopes.iter()
     }
 }
 
@@ -1054,6 +1074,22 @@ mod tests {
         );
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].problem(), ScopeProblem::PermissionLetter);
+    }
+
+    #[test]
+    fn a_huge_scope_string_parses_in_linear_time() {
+        // A hostile server can send megabytes of scopes; de-duplication must not be quadratic
+        // (100 000 distinct tokens would take minutes with a linear search per insert).
+        let mut text = String::new();
+        for i in 0..100_000 {
+            text.push_str("vendor:scope");
+            text.push_str(&i.to_string());
+            text.push_str(" openid ");
+        }
+        let (set, errors) = ScopeSet::parse_lenient(&text);
+        assert_eq!(set.len(), 100_001);
+        assert!(errors.is_empty());
+        assert!(set.contains(&Scope::OpenId));
     }
 
     #[test]
