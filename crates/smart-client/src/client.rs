@@ -854,37 +854,36 @@ impl SmartClient {
         parse_object(response.body()).map_err(|reason| ClientError::FhirBody { url, reason })
     }
 
+    /// The URL of a FHIR read: `path` relative to the FHIR base, or an absolute URL. Either way
+    /// the result must stay below the base (same origin, path under the base's path), checked
+    /// after the URL parser has resolved dot segments, percent-encoded ones included.
     fn fhir_url(&self, path: &str) -> Result<Url, ClientError> {
         let base = &self.config.base_url;
         let foreign = |url: &str| ClientError::ForeignUrl {
             url: display_url(url),
             base: display_url(base.as_str()),
         };
-        if let Ok(absolute) = Url::parse(path) {
-            let root = base.append_path("");
-            let same_origin = absolute.origin() == base.url().origin();
-            let below =
-                absolute.path().starts_with(root.path()) || absolute.path() == base.url().path();
-            return if same_origin && below {
-                Ok(absolute)
-            } else {
-                Err(foreign(path))
-            };
-        }
-        let (path_part, query) = match path.split_once('?') {
-            Some((path_part, query)) => (path_part, Some(query)),
-            None => (path, None),
+        let candidate = match Url::parse(path) {
+            Ok(absolute) => absolute,
+            Err(_) if path.starts_with("//") => return Err(foreign(path)),
+            Err(_) => {
+                let (path_part, query) = match path.split_once('?') {
+                    Some((path_part, query)) => (path_part, Some(query)),
+                    None => (path, None),
+                };
+                let mut url = base.append_path(path_part);
+                url.set_query(query);
+                url
+            }
         };
-        if path_part
-            .split('/')
-            .any(|segment| segment == ".." || segment == ".")
-            || path_part.starts_with("//")
-        {
-            return Err(foreign(path));
+        let root = base.append_path("");
+        let below = candidate.path().starts_with(root.path())
+            || candidate.path() == root.path().trim_end_matches('/');
+        if candidate.origin() == base.url().origin() && below {
+            Ok(candidate)
+        } else {
+            Err(foreign(candidate.as_str()))
         }
-        let mut url = base.append_path(path_part);
-        url.set_query(query);
-        Ok(url)
     }
 
     fn discovered_endpoint(

@@ -703,6 +703,8 @@ fn fhir_reads_send_the_token_only_below_the_base() {
         "https://evil.example/fhir/Patient/1".to_owned(),
         format!("{}/other/Patient/1", ehr.server.url()),
         "../admin".to_owned(),
+        "Patient/../../admin".to_owned(),
+        "Patient/%2e%2e/%2E%2E/admin".to_owned(),
         "//evil.example/x".to_owned(),
     ] {
         let err = client.fhir_get(&token, &foreign).unwrap_err();
