@@ -507,7 +507,13 @@ impl SmartClient {
         }
         let auth = self.client_auth(self.client_type)?;
         let token_url = match &pending.token_endpoint {
-            Some(url) => url.clone(),
+            // A pending authorization comes back from a session store: hold its token endpoint
+            // to the HTTPS rule again before the code and credentials go there.
+            Some(url) => {
+                url.check_transport(self.config.policy)
+                    .map_err(|error| ConfigError::Urls(vec![error]))?;
+                url.clone()
+            }
             None => self.token_endpoint()?,
         };
         log::info!("Requesting access token using authorization code...");

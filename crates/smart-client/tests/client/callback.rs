@@ -101,6 +101,24 @@ fn iss_from_another_server_is_refused() {
 }
 
 #[test]
+fn a_tampered_pending_authorization_cannot_send_the_code_over_http() {
+    let mut ehr = Ehr::new();
+    let (client, pending) = pending(&mut ehr);
+    let mut stored: serde_json::Value = serde_json::to_value(&pending).unwrap();
+    stored["token_endpoint"] = "http://evil.example/token".into();
+    let tampered: PendingAuthorization = serde_json::from_value(stored).unwrap();
+    let state = tampered.state().expose_secret().to_owned();
+    let err = client
+        .complete_authorization(&format!("{REDIRECT_URI}?code=abc&state={state}"), &tampered)
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Config(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("http://evil.example/token"),
+        "{err}"
+    );
+}
+
+#[test]
 fn pending_authorization_survives_a_session_store() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
