@@ -20,38 +20,15 @@ use smart_core::{FhirBaseUrl, TransportPolicy};
 /// The example of SMART App Launch 2.2, conformance.html#example-response.
 const SPEC_EXAMPLE: &[u8] = include_bytes!("../tests/fixtures/smart-configuration.json");
 
-/// The capabilities SMART App Launch 2.2 defines.
-const KNOWN: [&str; 20] = [
-    "launch-ehr",
-    "launch-standalone",
-    "authorize-post",
-    "client-public",
-    "client-confidential-symmetric",
-    "client-confidential-asymmetric",
-    "sso-openid-connect",
-    "context-banner",
-    "context-style",
-    "context-ehr-patient",
-    "context-ehr-encounter",
-    "context-standalone-patient",
-    "context-standalone-encounter",
-    "permission-offline",
-    "permission-online",
-    "permission-patient",
-    "permission-user",
-    "permission-v1",
-    "permission-v2",
-    "smart-app-state",
-];
-
 /// The spec's example with 200 capabilities: the 20 the spec defines, then 180 vendor
 /// extensions named by URL (as the spec asks of capabilities it does not define).
 fn two_hundred_capabilities() -> Vec<u8> {
     let mut document: Value =
         serde_json::from_slice(SPEC_EXAMPLE).expect("the spec example is JSON");
-    let capabilities: Vec<Value> = KNOWN
+    let capabilities: Vec<Value> = smart_discovery::Capability::KNOWN
         .iter()
-        .map(|known| Value::from(*known))
+        .map(smart_discovery::Capability::as_str)
+        .map(Value::from)
         .chain((0..180).map(|i| Value::from(format!("https://vendor.example/smart/cap-{i:03}"))))
         .collect();
     assert_eq!(capabilities.len(), 200);

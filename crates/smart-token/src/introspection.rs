@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use smart_core::json::{kind, parse_object};
 
 use crate::error::{OAuthError, Operation, TokenError, field_names};
-use crate::response::{Deviation, LaunchContext, take_string};
+use crate::response::{Deviation, LaunchContext, take_scope, take_string};
 use crate::scope::ScopeSet;
 
 /// What an introspection endpoint says about a token (RFC 7662 §2.2, with the SMART fields of
@@ -99,11 +99,7 @@ impl IntrospectionResponse {
             }
         };
         object.remove("active");
-        let scope = take_string(&mut object, "scope", &mut deviations).map(|text| {
-            let (set, errors) = ScopeSet::parse_lenient(&text);
-            deviations.extend(errors.into_iter().map(Deviation::InvalidScope));
-            set
-        });
+        let scope = take_scope(&mut object, &mut deviations);
         let aud = match object.remove("aud") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(aud)) => vec![aud],

@@ -193,7 +193,7 @@ fn take_seconds(
 }
 
 /// Reads `scope` as a string, or as an array of strings (a deviation).
-fn take_scope(
+pub(crate) fn take_scope(
     object: &mut Map<String, Value>,
     deviations: &mut Vec<Deviation>,
 ) -> Option<ScopeSet> {
