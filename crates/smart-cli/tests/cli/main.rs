@@ -30,6 +30,17 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A browser that does not follow redirects, so the test sees where each one points.
+fn browser() -> smart_client::ureq::Agent {
+    smart_client::ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
 /// A fresh directory for one test's files.
 fn scratch() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -276,10 +287,11 @@ fn trace_logs_show_no_secret() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[test]
-fn oauth_errors_print_their_fields_and_exit_1() {
-    let sandbox = Sandbox::start().unwrap();
-    let output = run(smart()
+/// `smart token refresh` as the demo symmetric client, its secret from `secret_var` and the
+/// refresh token from `SOME_REFRESH_TOKEN`.
+fn symmetric_refresh(sandbox: &Sandbox, secret_var: &str) -> Command {
+    let mut command = smart();
+    command
         .args([
             "--allow-insecure-localhost",
             "token",
@@ -291,9 +303,16 @@ fn oauth_errors_print_their_fields_and_exit_1() {
             "--client-id",
             demo::SYMMETRIC_CLIENT_ID,
             "--client-secret-env",
-            "WRONG_SECRET",
+            secret_var,
         ])
-        .args(["--token-env", "SOME_REFRESH_TOKEN"])
+        .args(["--token-env", "SOME_REFRESH_TOKEN"]);
+    command
+}
+
+#[test]
+fn oauth_errors_print_their_fields_and_exit_1() {
+    let sandbox = Sandbox::start().unwrap();
+    let output = run(symmetric_refresh(&sandbox, "WRONG_SECRET")
         .env("WRONG_SECRET", "not-the-secret")
         .env("SOME_REFRESH_TOKEN", "rt-unknown"));
     assert_eq!(output.status.code(), Some(1));
@@ -314,21 +333,7 @@ fn oauth_errors_print_their_fields_and_exit_1() {
     );
 
     // A missing secret variable is a usage error.
-    let output = run(smart()
-        .args([
-            "--allow-insecure-localhost",
-            "token",
-            "refresh",
-            "--fhir-base",
-            sandbox.base_url(),
-        ])
-        .args([
-            "--client-id",
-            demo::SYMMETRIC_CLIENT_ID,
-            "--client-secret-env",
-            "UNSET_VARIABLE_FOR_TEST",
-        ])
-        .args(["--token-env", "SOME_REFRESH_TOKEN"])
+    let output = run(symmetric_refresh(&sandbox, "UNSET_VARIABLE_FOR_TEST")
         .env("SOME_REFRESH_TOKEN", "rt-unknown")
         .env_remove("UNSET_VARIABLE_FOR_TEST"));
     assert_eq!(output.status.code(), Some(2));
@@ -357,13 +362,7 @@ fn launch_through_the_loopback_listener() {
         .find(|line| line.starts_with("http://"))
         .unwrap();
     // Play the browser: the sandbox approves at once and redirects to the listener.
-    let agent: smart_client::ureq::Agent = smart_client::ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
+    let agent = browser();
     let response = agent.get(&url).call().unwrap();
     assert_eq!(response.status().as_u16(), 302);
     let callback = response.headers()["location"].to_str().unwrap().to_owned();
@@ -409,12 +408,7 @@ fn authorize_url_then_token_exchange() {
     let request: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let url = request["url"].as_str().unwrap();
     assert_eq!(request["state"].as_str().unwrap().len(), 32);
-    let agent: smart_client::ureq::Agent = smart_client::ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into();
+    let agent = browser();
     let response = agent.get(url).call().unwrap();
     let callback = response.headers()["location"].to_str().unwrap().to_owned();
     let output = run(smart()
