@@ -48,13 +48,37 @@ pub enum AuthorizeMethod {
 ///     .param("nonce", "n-0S6_WzA2Mj")?;
 /// # Ok::<(), smart_client::ClientError>(())
 /// ```
-#[derive(Debug, Clone, Default)]
+///
+/// `Debug` shows the method, the scopes and the names of the extra parameters; the `launch`
+/// value and every parameter value (`nonce`, `login_hint`, ...) are redacted.
+#[derive(Clone, Default)]
 #[must_use]
 pub struct AuthorizeOptions {
     pub(crate) launch: Option<String>,
     pub(crate) scopes: Option<ScopeSet>,
     pub(crate) method: AuthorizeMethod,
     pub(crate) params: Vec<(String, String)>,
+}
+
+impl fmt::Debug for AuthorizeOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            launch,
+            scopes,
+            method,
+            params,
+        } = self;
+        let params: Vec<(&str, &str)> = params
+            .iter()
+            .map(|(name, _)| (name.as_str(), "[redacted]"))
+            .collect();
+        f.debug_struct("AuthorizeOptions")
+            .field("launch", &launch.as_ref().map(|_| "[redacted]"))
+            .field("scopes", &scopes.as_ref().map(ToString::to_string))
+            .field("method", method)
+            .field("params", &params)
+            .finish()
+    }
 }
 
 impl AuthorizeOptions {
@@ -340,6 +364,17 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// Whether `text` starts with `scheme://` (RFC 3986 §3.1: a letter, then letters, digits,
+/// `+`, `-` or `.`).
+fn starts_with_scheme(text: &str) -> bool {
+    let Some((scheme, _)) = text.split_once("://") else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
 /// What came back on the redirect URI.
 pub(crate) struct Callback {
     pub(crate) code: Option<AuthorizationCode>,
@@ -355,7 +390,9 @@ impl Callback {
     /// target (`/cb?code=...`), or a query (`?code=...` or `code=...`).
     pub(crate) fn parse(callback: &str) -> Result<Self, ClientError> {
         let callback = callback.trim();
-        let query = if callback.contains("://") {
+        // Absolute only when it starts with `scheme://`: a request target or a query may carry
+        // unencoded URLs in its values (`?iss=https://ehr/auth`), which are not the start.
+        let query = if starts_with_scheme(callback) {
             let url = Url::parse(callback).map_err(|_| ClientError::Callback {
                 reason: "it is neither an absolute URL nor a query string",
             })?;
@@ -517,5 +554,45 @@ mod tests {
         assert!(Callback::parse("https://app.example/cb?code=a&code=b&state=s").is_err());
         assert!(Callback::parse("https://app.example/cb?state=a&state=b").is_err());
         assert!(Callback::parse("http://[broken/cb?code=a").is_err());
+        // Native apps' private-use schemes are absolute URLs too.
+        let native = Callback::parse("com.example.app://cb?code=abc&state=s").unwrap();
+        assert_eq!(native.code.unwrap().expose_secret(), "abc");
+    }
+
+    #[test]
+    fn authorize_options_debug_redacts_launch_and_parameter_values() {
+        let options = AuthorizeOptions::new()
+            .launch("LAUNCH-SECRET-1")
+            .param("nonce", "NONCE-SECRET-2")
+            .unwrap()
+            .param("login_hint", "HINT-SECRET-3")
+            .unwrap();
+        let text = format!("{options:?} {options:#?}");
+        for secret in ["LAUNCH-SECRET-1", "NONCE-SECRET-2", "HINT-SECRET-3"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(
+            text.contains("\"nonce\"") && text.contains("\"login_hint\""),
+            "{text}"
+        );
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+
+    #[test]
+    fn unencoded_urls_in_values_do_not_make_a_request_target_absolute() {
+        for text in [
+            "/cb?code=a&state=s&iss=https://ehr.example/auth",
+            "?code=a&state=s&iss=https://ehr.example/auth",
+            "code=a&state=s&error_uri=https://x.example/e",
+            "https://app.example/cb?code=a&state=s&iss=https://ehr.example/auth",
+        ] {
+            let callback = Callback::parse(text).unwrap();
+            assert_eq!(callback.code.unwrap().expose_secret(), "a", "{text}");
+            assert_eq!(callback.state.as_deref(), Some("s"), "{text}");
+        }
+        let callback = Callback::parse("/cb?code=a&state=s&iss=https://ehr.example/auth").unwrap();
+        assert_eq!(callback.iss.as_deref(), Some("https://ehr.example/auth"));
+        let callback = Callback::parse("code=a&state=s&error_uri=https://x.example/e").unwrap();
+        assert_eq!(callback.error_uri.as_deref(), Some("https://x.example/e"));
     }
 }

@@ -271,7 +271,8 @@ impl SmartClient {
                 Ok(uris.into_smart_configuration())
             }
             Err(error) => {
-                log::error!(
+                // Returned to the caller, who decides how loud to be: debug only here.
+                log::debug!(
                     "SMART discovery failed for `{}`: {error}",
                     display_url(url.as_str())
                 );
@@ -486,9 +487,13 @@ impl SmartClient {
     /// Exchanges an authorization code for tokens, with the `redirect_uri` and PKCE verifier
     /// of `pending`, authenticated by the client type.
     ///
+    /// The code goes only to this client's own token endpoint (configured, or discovered):
+    /// a `pending` restored from a session store that names another one is refused.
+    ///
     /// # Errors
     ///
-    /// [`ClientError::Config`] for missing credentials, [`ClientError::Token`] for the server's
+    /// [`ClientError::Config`] for missing credentials, [`ClientError::PendingTokenEndpoint`]
+    /// when `pending` names another token endpoint, [`ClientError::Token`] for the server's
     /// OAuth error or an unusable answer, and transport errors.
     pub fn exchange_code(
         &self,
@@ -506,16 +511,21 @@ impl SmartClient {
             });
         }
         let auth = self.client_auth(self.client_type)?;
-        let token_url = match &pending.token_endpoint {
-            // A pending authorization comes back from a session store: hold its token endpoint
-            // to the HTTPS rule again before the code and credentials go there.
-            Some(url) => {
-                url.check_transport(self.config.policy)
-                    .map_err(|error| ConfigError::Urls(vec![error]))?;
-                url.clone()
+        // A pending authorization comes back from a session store, where it may have been
+        // tampered with: the code, the verifier and the credentials only ever go to this
+        // client's own token endpoint (configured, or discovered now if not yet cached).
+        let token_url = self.token_endpoint()?;
+        if let Some(stored) = &pending.token_endpoint {
+            stored
+                .check_transport(self.config.policy)
+                .map_err(|error| ConfigError::Urls(vec![error]))?;
+            if stored.as_str() != token_url.as_str() {
+                return Err(ClientError::PendingTokenEndpoint {
+                    stored: display_url(stored.as_str()),
+                    expected: display_url(token_url.as_str()),
+                });
             }
-            None => self.token_endpoint()?,
-        };
+        }
         log::info!("Requesting access token using authorization code...");
         let request =
             TokenRequest::authorization_code(code, &pending.redirect_uri, &pending.verifier)
@@ -631,7 +641,8 @@ impl SmartClient {
     /// # Errors
     ///
     /// [`ClientError::NotAdvertised`], [`ClientError::Registration`] for the server's error,
-    /// [`ClientError::RegistrationResponse`] for a 2xx without a usable `client_id`.
+    /// [`ClientError::RegistrationResponse`] for a 2xx without a `client_id`,
+    /// [`ClientError::RegisteredClientId`] for one whose `client_id` is not a non-blank string.
     pub fn register(
         &self,
         metadata: &Map<String, Value>,

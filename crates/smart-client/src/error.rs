@@ -89,6 +89,17 @@ pub enum ClientError {
         /// The `iss` in the callback.
         found: String,
     },
+    /// A pending authorization names a token endpoint that is not this client's (configured
+    /// or discovered): a tampered or mixed-up session value. Nothing was sent.
+    #[error(
+        "the pending authorization names the token endpoint {stored}, but this client's token endpoint is {expected}; refusing to send the code and credentials there (a tampered or mixed-up session value: start the authorization again)"
+    )]
+    PendingTokenEndpoint {
+        /// The token endpoint stored in the pending authorization.
+        stored: String,
+        /// The client's own token endpoint.
+        expected: String,
+    },
     /// The callback URL cannot be read.
     #[error("the callback URL cannot be read: {reason}")]
     Callback {
@@ -98,11 +109,20 @@ pub enum ClientError {
     /// Client registration (RFC 7591) failed.
     #[error(transparent)]
     Registration(OAuthError),
-    /// The registration answer has no usable `client_id`.
-    #[error("client registration failed: the response has no usable client_id; received fields: {}", if received_fields.is_empty() { "none".to_owned() } else { received_fields.join(", ") })]
+    /// The registration answer has no `client_id`.
+    #[error("client registration failed: the response has no client_id; received fields: {}", if received_fields.is_empty() { "none".to_owned() } else { received_fields.join(", ") })]
     RegistrationResponse {
-        /// The names (never the values) of the fields received.
+        /// The names (never the values) of the fields received, control characters replaced,
+        /// each cut to 64 characters, at most 30.
         received_fields: Vec<String>,
+    },
+    /// The registration answer has a `client_id`, but not a usable one.
+    #[error(
+        "client registration failed: client_id must be a non-blank string without control characters, but the server sent {found}"
+    )]
+    RegisteredClientId {
+        /// What was received instead (`a number`, `a blank string`, ...), never the value.
+        found: &'static str,
     },
     /// The access token would go to a server it was not issued for.
     #[error("refusing to send the access token to {url}: it is not below the FHIR base {base}")]

@@ -28,13 +28,24 @@ pub struct Registration {
 impl Registration {
     pub(crate) fn from_object(mut object: Map<String, Value>) -> Result<Self, ClientError> {
         let client_id = match object.remove("client_id") {
-            Some(Value::String(id)) => ClientId::parse(id).ok(),
-            _ => None,
-        };
-        let Some(client_id) = client_id else {
-            let mut received_fields: Vec<String> = object.keys().take(30).cloned().collect();
-            received_fields.retain(|name| name.len() <= 64);
-            return Err(ClientError::RegistrationResponse { received_fields });
+            None => {
+                return Err(ClientError::RegistrationResponse {
+                    received_fields: field_names(&object),
+                });
+            }
+            Some(Value::String(id)) => ClientId::parse(id).map_err(|error| match error {
+                smart_core::ClientIdError::Blank => ClientError::RegisteredClientId {
+                    found: "a blank string",
+                },
+                _ => ClientError::RegisteredClientId {
+                    found: "a string with control characters",
+                },
+            })?,
+            Some(other) => {
+                return Err(ClientError::RegisteredClientId {
+                    found: json_kind(&other),
+                });
+            }
         };
         let mut text = |name: &str| match object.remove(name) {
             Some(Value::String(value)) if !value.is_empty() => Some(value),
@@ -100,6 +111,42 @@ impl Registration {
     }
 }
 
+/// The most field names an error lists, and the most characters of each.
+const MAX_FIELDS: usize = 30;
+const MAX_FIELD_NAME: usize = 64;
+
+/// The names (never the values) of the fields received, for an error: control characters
+/// replaced by spaces, each cut to 64 characters, at most 30 (as smart-token does).
+fn field_names(object: &Map<String, Value>) -> Vec<String> {
+    object
+        .keys()
+        .take(MAX_FIELDS)
+        .map(|name| {
+            let mut cleaned: String = name
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(MAX_FIELD_NAME)
+                .collect();
+            if name.chars().count() > MAX_FIELD_NAME {
+                cleaned.push_str("...");
+            }
+            cleaned
+        })
+        .collect()
+}
+
+/// What a JSON value is, for an error that must not show it.
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self {
@@ -120,5 +167,73 @@ impl fmt::Debug for Registration {
             .field("client_secret_expires_at", client_secret_expires_at)
             .field("metadata_fields", &metadata.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn registration(value: Value) -> Result<Registration, ClientError> {
+        let Value::Object(object) = value else {
+            panic!("not an object")
+        };
+        Registration::from_object(object)
+    }
+
+    #[test]
+    fn field_names_in_errors_are_cleaned() {
+        let long = "n".repeat(100);
+        let err = registration(json!({
+            "client\u{1b}[31m_secret\nX": "LEAK-ME",
+            long.clone(): 1,
+        }))
+        .unwrap_err();
+        let ClientError::RegistrationResponse { received_fields } = &err else {
+            panic!("{err:?}")
+        };
+        let text = format!("{err} {err:?}");
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(!text.contains("LEAK-ME"), "{text}");
+        assert!(
+            received_fields.contains(&"client [31m_secret X".to_owned()),
+            "{received_fields:?}"
+        );
+        assert!(
+            received_fields.contains(&format!("{}...", &long[..64])),
+            "{received_fields:?}"
+        );
+    }
+
+    #[test]
+    fn an_unusable_client_id_is_its_own_error() {
+        for (value, found) in [
+            (json!(""), "a blank string"),
+            (json!("   "), "a blank string"),
+            (json!("app\u{0}"), "a string with control characters"),
+            (json!(42), "a number"),
+            (json!(null), "null"),
+            (json!(["app"]), "an array"),
+        ] {
+            let err =
+                registration(json!({"client_id": value, "client_secret": "LEAK-ME"})).unwrap_err();
+            assert!(
+                matches!(&err, ClientError::RegisteredClientId { found: f } if *f == found),
+                "{err:?}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.contains("client_id must be a non-blank string"),
+                "{text}"
+            );
+            assert!(!text.contains("LEAK-ME"), "{text}");
+        }
+        let err = registration(json!({"client_secret": "LEAK-ME"})).unwrap_err();
+        assert!(
+            matches!(err, ClientError::RegistrationResponse { .. }),
+            "{err:?}"
+        );
     }
 }

@@ -133,8 +133,11 @@ impl TransportError {
 ///
 /// ureq sets no timeout by default; these do: 10 s to connect and 30 s for a whole call
 /// (connect, send, and read the complete answer), and bodies over 4 MiB are refused while
-/// being read, never held whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// being read, never held whole. Timeouts longer than [`HttpOptions::MAX_TIMEOUT`] (24 hours)
+/// are cut to it.
+///
+/// `Debug` shows the proxy without its credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpOptions {
     connect_timeout: Duration,
     timeout: Duration,
@@ -153,24 +156,62 @@ impl Default for HttpOptions {
     }
 }
 
+impl fmt::Debug for HttpOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            connect_timeout,
+            timeout,
+            max_body_bytes,
+            proxy,
+        } = self;
+        f.debug_struct("HttpOptions")
+            .field("connect_timeout", connect_timeout)
+            .field("timeout", timeout)
+            .field("max_body_bytes", max_body_bytes)
+            .field("proxy", &proxy.as_deref().map(display_proxy))
+            .finish()
+    }
+}
+
+/// A proxy URL with any `user:password@` part replaced, whether or not it has a scheme
+/// (`user:pass@proxy:3128` is not a URL the parser reads as having a password).
+fn display_proxy(proxy: &str) -> String {
+    let (scheme, rest) = match proxy.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), proxy),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => smart_core::display_url(&format!("{scheme}[redacted]@{host}{tail}")),
+        None => smart_core::display_url(proxy),
+    }
+}
+
 impl HttpOptions {
+    /// The longest timeout kept: 24 hours. Longer ones (up to `Duration::MAX`) are cut to it,
+    /// so that computing a deadline can never overflow.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
+
     /// The default limits.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Time allowed to set up a connection (DNS, TCP, TLS).
+    /// Time allowed to set up a connection (DNS, TCP, TLS); at most
+    /// [`HttpOptions::MAX_TIMEOUT`].
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.connect_timeout = timeout.min(Self::MAX_TIMEOUT);
         self
     }
 
-    /// Time allowed for a whole call, from connecting to the last byte of the answer.
+    /// Time allowed for a whole call, from connecting to the last byte of the answer; at most
+    /// [`HttpOptions::MAX_TIMEOUT`].
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.timeout = timeout.min(Self::MAX_TIMEOUT);
         self
     }
 
@@ -182,7 +223,8 @@ impl HttpOptions {
     }
 
     /// A proxy such as `http://proxy.example:3128`. Proxies are never read from the
-    /// environment (`HTTPS_PROXY` and friends); set one here to use one.
+    /// environment (`HTTPS_PROXY` and friends); set one here to use one. Credentials in it
+    /// (`http://user:password@proxy:3128`) never show in `Debug`.
     #[must_use]
     pub fn proxy(mut self, proxy: impl Into<String>) -> Self {
         self.proxy = Some(proxy.into());
@@ -333,5 +375,37 @@ mod ureq_transport {
             _ => TransportErrorKind::Io,
         };
         TransportError::new(kind, error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_proxy_credentials() {
+        for proxy in [
+            "http://user:pa55word@proxy:3128",
+            "user:pa55word@proxy:3128",
+            "socks5://user:pa55word@proxy:1080/",
+        ] {
+            let options = HttpOptions::new().proxy(proxy);
+            let text = format!("{options:?} {options:#?}");
+            assert!(!text.contains("pa55word"), "{text}");
+            assert!(text.contains("proxy:"), "{text}");
+        }
+        let plain = HttpOptions::new().proxy("http://proxy.example:3128");
+        assert!(format!("{plain:?}").contains("http://proxy.example:3128"));
+    }
+
+    #[test]
+    fn huge_timeouts_are_cut_to_the_maximum() {
+        let options = HttpOptions::new()
+            .timeout(Duration::MAX)
+            .connect_timeout(Duration::MAX);
+        assert_eq!(options.get_timeout(), HttpOptions::MAX_TIMEOUT);
+        assert_eq!(options.get_connect_timeout(), HttpOptions::MAX_TIMEOUT);
+        let options = HttpOptions::new().timeout(Duration::from_secs(5));
+        assert_eq!(options.get_timeout(), Duration::from_secs(5));
     }
 }
