@@ -46,7 +46,8 @@ pub enum JsonError {
     /// An object has the same key twice.
     #[error("the JSON has the key `{key}` twice in one object")]
     DuplicateKey {
-        /// The repeated key (cut to 64 characters).
+        /// The repeated key as it may be shown: control characters escaped, cut to 64
+        /// characters (the key is chosen by the server).
         key: String,
     },
     /// The JSON nests deeper than [`MAX_DEPTH`].
@@ -208,8 +209,9 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
-                let shown: String = key.chars().take(64).collect();
-                return Err(self.fail(JsonError::DuplicateKey { key: shown }));
+                return Err(self.fail(JsonError::DuplicateKey {
+                    key: crate::transport::display_text(&key, 64),
+                }));
             }
             let value = map.next_value_seed(self.child())?;
             object.insert(key, value);
@@ -281,6 +283,23 @@ mod tests {
             parse_object(br#"{"a": [{"b": 1, "b": 1}]}"#),
             Err(JsonError::DuplicateKey { .. })
         ));
+    }
+
+    #[test]
+    fn a_duplicate_key_is_shown_escaped() {
+        let err = parse_object(b"{\"a\\nINFO forged\": 1, \"a\\nINFO forged\": 2}").unwrap_err();
+        assert_eq!(
+            err,
+            JsonError::DuplicateKey {
+                key: "a\\nINFO forged".to_owned()
+            }
+        );
+        assert!(!err.to_string().contains('\n'), "{err}");
+        let long = format!("{{\"{0}\": 1, \"{0}\": 2}}", "k".repeat(100));
+        let JsonError::DuplicateKey { key } = parse_object(long.as_bytes()).unwrap_err() else {
+            panic!("not a duplicate key error");
+        };
+        assert_eq!(key, format!("{}...", "k".repeat(64)));
     }
 
     #[test]

@@ -110,6 +110,10 @@ pub enum UrlProblem {
     Fragment,
     /// It starts or ends with whitespace, which would be sent as part of the URL.
     Whitespace,
+    /// It contains an ASCII control character (such as a tab or a newline) inside it. The
+    /// `url` crate silently removes these, so the URL sent would differ from the string
+    /// configured (and from an assertion's `aud`).
+    ControlCharacter,
 }
 
 impl fmt::Display for UrlProblem {
@@ -126,37 +130,84 @@ impl fmt::Display for UrlProblem {
             Self::UnsupportedScheme => f.write_str("must use https://"),
             Self::Fragment => f.write_str("must not contain a #fragment"),
             Self::Whitespace => f.write_str("starts or ends with whitespace; remove it"),
+            Self::ControlCharacter => f.write_str(
+                "contains a control character (such as a tab or a newline); remove it",
+            ),
         }
     }
 }
 
 /// A URL as it may appear in an error message or a log line: the password of any
-/// `user:password@` part is replaced, and very long URLs are cut short.
+/// `user:password@` part is replaced, control characters are escaped (so a hostile URL
+/// cannot start a new log line), and very long URLs are cut short.
+///
+/// ```
+/// use smart_core::display_url;
+///
+/// assert_eq!(
+///     display_url("https://user:hunter2@ehr.example/fhir"),
+///     "https://user:redacted@ehr.example/fhir"
+/// );
+/// assert_eq!(display_url("not a url\nINFO forged"), "not a url\\nINFO forged");
+/// ```
 #[must_use]
 pub fn display_url(url: &str) -> String {
     const LIMIT: usize = 300;
-    let mut shown = match Url::parse(url) {
+    match Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             // Cannot fail: a URL with a password has a host that accepts one.
             let _ = parsed.set_password(Some("redacted"));
-            parsed.to_string()
+            display_text(parsed.as_str(), LIMIT)
         }
-        _ => url.to_owned(),
-    };
-    if shown.len() > LIMIT {
-        let mut cut = LIMIT;
-        while !shown.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        shown.truncate(cut);
-        shown.push_str("...");
+        _ => display_text(url, LIMIT),
     }
-    shown
+}
+
+/// Untrusted text (a server's JSON key, a URL that does not parse) as it may appear in an
+/// error message or a log line: control characters are escaped (`\n`, `\u{1b}`), and text
+/// whose shown form is longer than `limit` bytes is cut (at a character boundary) and ends
+/// in `...`.
+///
+/// ```
+/// use smart_core::display_text;
+///
+/// assert_eq!(display_text("a\r\nb", 64), "a\\r\\nb");
+/// assert_eq!(display_text("abcdef", 3), "abc...");
+/// ```
+#[must_use]
+pub fn display_text(text: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(limit.saturating_add(3)));
+    let mut piece = String::new();
+    for c in text.chars() {
+        piece.clear();
+        if c.is_control() {
+            piece.extend(c.escape_default());
+        } else {
+            piece.push(c);
+        }
+        if out.len() + piece.len() > limit {
+            out.push_str("...");
+            break;
+        }
+        out.push_str(&piece);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_url_escapes_control_characters() {
+        let shown = display_url("::not a url\r\nINFO login ok\u{1b}[2J");
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert_eq!(shown, "::not a url\\r\\nINFO login ok\\u{1b}[2J");
+        let long = format!("https://ehr.example/{}", "x".repeat(400));
+        let shown = display_url(&long);
+        assert!(shown.ends_with("..."));
+        assert_eq!(shown.chars().count(), 303);
+    }
 
     fn problem(policy: TransportPolicy, url: &str) -> Option<UrlProblem> {
         policy.problem(&Url::parse(url).unwrap())

@@ -91,6 +91,11 @@ fn parse_url(field: &'static str, value: &str, shape: Shape) -> Result<Url, UrlE
     if value.trim() != value {
         return Err(UrlError::new(field, value, UrlProblem::Whitespace));
     }
+    // The `url` crate silently removes tabs and newlines inside a URL: the parsed URL would
+    // differ from the string that is kept and sent (an assertion's `aud`, a `redirect_uri`).
+    if value.contains(|c: char| c.is_ascii_control()) {
+        return Err(UrlError::new(field, value, UrlProblem::ControlCharacter));
+    }
     let parsed = Url::parse(value)
         .map_err(|error| UrlError::new(field, value, UrlProblem::Malformed(error)))?;
     match shape {
@@ -373,6 +378,23 @@ mod tests {
             let err = TokenUrl::parse(bad).unwrap_err();
             assert_eq!(err.problem(), &UrlProblem::Whitespace, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn inner_control_characters_are_refused() {
+        for bad in [
+            "https://ehr.example/to\tken",
+            "https://ehr.example/token\n?x=1",
+            "https://ehr.exa\rmple/token",
+            "https://ehr.example/\u{7f}token",
+            "https://ehr.example/\u{0}",
+        ] {
+            let err = TokenUrl::parse(bad).unwrap_err();
+            assert_eq!(err.problem(), &UrlProblem::ControlCharacter, "{bad:?}");
+            assert!(!err.to_string().chars().any(char::is_control), "{err}");
+        }
+        let err = RedirectUri::parse("com.example.app:/call\nback").unwrap_err();
+        assert_eq!(err.problem(), &UrlProblem::ControlCharacter);
     }
 
     #[test]

@@ -76,10 +76,16 @@ capabilities! {
     ClientConfidentialAsymmetric => "client-confidential-asymmetric",
     /// `sso-openid-connect`: SMART's OpenID Connect profile.
     SsoOpenidConnect => "sso-openid-connect",
-    /// `context-banner`: the "need patient banner" launch context.
-    ContextBanner => "context-banner",
-    /// `context-style`: the "SMART style URL" launch context (experimental).
-    ContextStyle => "context-style",
+    /// `context-passthrough-banner`: the server passes the `need_patient_banner` launch
+    /// context through to the app. SMART v1 called this `context-banner`; discovery reads
+    /// that name as this variant and records a
+    /// [`Finding::LegacyCapability`](crate::Finding::LegacyCapability).
+    ContextPassthroughBanner => "context-passthrough-banner",
+    /// `context-passthrough-style`: the server passes the `smart_style_url` launch context
+    /// through to the app (experimental). SMART v1 called this `context-style`; discovery
+    /// reads that name as this variant and records a
+    /// [`Finding::LegacyCapability`](crate::Finding::LegacyCapability).
+    ContextPassthroughStyle => "context-passthrough-style",
     /// `context-ehr-patient`: patient-level launch context in an EHR launch.
     ContextEhrPatient => "context-ehr-patient",
     /// `context-ehr-encounter`: encounter-level launch context in an EHR launch.
@@ -105,6 +111,32 @@ capabilities! {
 }
 
 impl Capability {
+    /// The SMART App Launch 2.x capability a SMART v1 capability name was renamed to:
+    /// `context-banner` is now [`Capability::ContextPassthroughBanner`] and `context-style`
+    /// is [`Capability::ContextPassthroughStyle`]. `None` for any other string.
+    ///
+    /// [`Capability::from`] is exact and keeps a v1 name as [`Capability::Unknown`];
+    /// reading a `.well-known/smart-configuration` document maps the v1 names with this
+    /// function and records a [`Finding::LegacyCapability`](crate::Finding::LegacyCapability).
+    ///
+    /// ```
+    /// use smart_discovery::Capability;
+    ///
+    /// assert_eq!(
+    ///     Capability::renamed_from_v1("context-banner"),
+    ///     Some(Capability::ContextPassthroughBanner)
+    /// );
+    /// assert_eq!(Capability::renamed_from_v1("launch-ehr"), None);
+    /// ```
+    #[must_use]
+    pub fn renamed_from_v1(value: &str) -> Option<Self> {
+        match value {
+            "context-banner" => Some(Self::ContextPassthroughBanner),
+            "context-style" => Some(Self::ContextPassthroughStyle),
+            _ => None,
+        }
+    }
+
     /// Whether this is one of the capabilities SMART App Launch 2.2 defines.
     #[must_use]
     pub fn is_known(&self) -> bool {
@@ -209,6 +241,33 @@ mod tests {
         }
         let distinct: HashSet<&str> = Capability::KNOWN.iter().map(Capability::as_str).collect();
         assert_eq!(distinct.len(), Capability::KNOWN.len());
+    }
+
+    #[test]
+    fn context_passthrough_capabilities_use_the_2_2_names() {
+        assert_eq!(
+            Capability::ContextPassthroughBanner.as_str(),
+            "context-passthrough-banner"
+        );
+        assert_eq!(
+            Capability::ContextPassthroughStyle.as_str(),
+            "context-passthrough-style"
+        );
+        assert_eq!(
+            Capability::from("context-passthrough-banner"),
+            Capability::ContextPassthroughBanner
+        );
+        // The v1 names are not 2.2 capabilities; only the configuration reader maps them.
+        assert!(!Capability::from("context-banner").is_known());
+        assert_eq!(
+            Capability::renamed_from_v1("context-style"),
+            Some(Capability::ContextPassthroughStyle)
+        );
+        let order: Vec<&str> = Capability::KNOWN.iter().map(Capability::as_str).collect();
+        assert_eq!(
+            order[7..9],
+            ["context-passthrough-banner", "context-passthrough-style"]
+        );
     }
 
     #[test]

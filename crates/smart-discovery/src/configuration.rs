@@ -424,7 +424,7 @@ impl SmartConfiguration {
         let revocation_endpoint = fields.url("revocation_endpoint", Sensitive, Resolve)?;
         let capabilities = fields
             .strings("capabilities")
-            .map(|list| list.into_iter().map(Capability::from).collect());
+            .map(|list| capabilities(list, &mut fields.findings));
         let code_challenge_methods_supported = fields.strings("code_challenge_methods_supported");
         let (extensions, findings) = fields.finish();
         for finding in &findings {
@@ -492,6 +492,28 @@ pub(crate) struct LegacyEndpoints {
     pub(crate) manage: Option<EndpointUrl>,
     pub(crate) introspect: Option<EndpointUrl>,
     pub(crate) revoke: Option<EndpointUrl>,
+}
+
+/// The capabilities, with the SMART v1 names of renamed capabilities read as their 2.x names.
+fn capabilities(list: Vec<String>, findings: &mut Vec<Finding>) -> Vec<Capability> {
+    list.into_iter()
+        .map(|text| match Capability::renamed_from_v1(&text) {
+            Some(read_as) => {
+                let written = if read_as == Capability::ContextPassthroughBanner {
+                    "context-banner"
+                } else {
+                    "context-style"
+                };
+                findings.push(Finding::LegacyCapability {
+                    field: "capabilities".to_owned(),
+                    written,
+                    read_as: read_as.clone(),
+                });
+                read_as
+            }
+            None => Capability::from(text),
+        })
+        .collect()
 }
 
 /// `associated_endpoints`: entries that are not objects, or have no usable `url`, are

@@ -75,6 +75,17 @@ pub enum Finding {
         /// The field.
         field: String,
     },
+    /// A SMART v1 capability name was read as the SMART App Launch 2.x capability that
+    /// replaced it (`context-banner` as `context-passthrough-banner`, `context-style` as
+    /// `context-passthrough-style`).
+    LegacyCapability {
+        /// The field, such as `capabilities[3]`.
+        field: String,
+        /// The v1 name the server wrote.
+        written: &'static str,
+        /// The capability it was read as.
+        read_as: crate::Capability,
+    },
     /// The configuration was built from the deprecated CapabilityStatement `oauth-uris`
     /// extension, not from `.well-known/smart-configuration`; it has endpoints but no
     /// capabilities.
@@ -92,7 +103,8 @@ impl Finding {
             | Self::ResolvedRelativeUrl { field, .. }
             | Self::DroppedUrl { field, .. }
             | Self::ReadLeniently { field, .. }
-            | Self::Repeated { field } => Some(field),
+            | Self::Repeated { field }
+            | Self::LegacyCapability { field, .. } => Some(field),
             Self::FromCapabilityStatement => None,
         }
     }
@@ -132,6 +144,14 @@ impl fmt::Display for Finding {
             Self::Repeated { field } => write!(
                 f,
                 "'{field}' appears more than once; the first occurrence is used"
+            ),
+            Self::LegacyCapability {
+                field,
+                written,
+                read_as,
+            } => write!(
+                f,
+                "'{field}' is the SMART v1 capability `{written}`; read it as `{read_as}`, its SMART App Launch 2.x name"
             ),
             Self::FromCapabilityStatement => f.write_str(
                 "the endpoints come from the deprecated CapabilityStatement oauth-uris extension, not from .well-known/smart-configuration; the server's capabilities are unknown",

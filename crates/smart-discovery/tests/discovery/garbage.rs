@@ -272,3 +272,75 @@ fn mutated_documents_never_panic() {
         let _ = capability_statement::parse(&base(), &response, policy);
     }
 }
+
+/// Whether `text` holds a raw control character that could start a forged log line.
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+#[test]
+fn a_duplicate_key_cannot_inject_a_log_line() {
+    let key = format!("{MARKER}\nERROR forged log line\u{1b}[2J");
+    let key_json = serde_json::to_string(&key).unwrap();
+    let body = format!("{{{key_json}: 1, {key_json}: 2}}");
+    let error = smart_discovery::parse(&base(), &ok(body), TransportPolicy::STRICT).unwrap_err();
+    assert!(
+        body_error(&error, |r| matches!(r, JsonError::DuplicateKey { .. })),
+        "{error:?}"
+    );
+    let text = all_text(&error);
+    // The key is shown, escaped, so the line is still one line.
+    assert!(text.contains("\\nERROR forged log line"), "{text}");
+    assert!(!text.contains("\nERROR"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    let shown = format!("{error}");
+    assert!(!has_control(&shown), "{shown:?}");
+    let reason = error.source().unwrap().to_string();
+    assert!(!has_control(&reason), "{reason:?}");
+}
+
+#[test]
+fn urls_with_control_characters_cannot_inject_a_log_line() {
+    let injected = "https://ehr.example.com/token\nINFO login ok for admin";
+    // A credential endpoint: a hard error, shown without the newline.
+    let mut document: serde_json::Value = serde_json::from_str(SPEC_EXAMPLE).unwrap();
+    document["token_endpoint"] = serde_json::json!(injected);
+    let error = smart_discovery::parse(&base(), &ok(document.to_string()), TransportPolicy::STRICT)
+        .unwrap_err();
+    let DiscoveryError::UnusableEndpoint {
+        endpoint, source, ..
+    } = &error
+    else {
+        panic!("unexpected {error:?}");
+    };
+    assert_eq!(source.problem(), &smart_core::UrlProblem::ControlCharacter);
+    assert!(!has_control(endpoint), "{endpoint:?}");
+    let text = all_text(&error);
+    assert!(!text.contains("\nINFO"), "{text}");
+
+    // A tab inside, which the `url` crate would silently remove: refused, not rewritten.
+    document["token_endpoint"] = serde_json::json!("https://ehr.example.com/to\tken");
+    let error = smart_discovery::parse(&base(), &ok(document.to_string()), TransportPolicy::STRICT)
+        .unwrap_err();
+    assert!(
+        matches!(&error, DiscoveryError::UnusableEndpoint { source, .. }
+            if source.problem() == &smart_core::UrlProblem::ControlCharacter),
+        "{error:?}"
+    );
+
+    // A link and a relative reference: dropped with findings that hold no control character.
+    let mut document: serde_json::Value = serde_json::from_str(SPEC_EXAMPLE).unwrap();
+    document["management_endpoint"] = serde_json::json!(injected);
+    document["user_access_brand_bundle"] = serde_json::json!("brands\n.json");
+    let configuration =
+        smart_discovery::parse(&base(), &ok(document.to_string()), TransportPolicy::STRICT)
+            .unwrap_or_else(|error| panic!("{error}"));
+    assert!(configuration.management_endpoint().is_none());
+    assert!(configuration.user_access_brand_bundle().is_none());
+    assert!(!configuration.findings().is_empty());
+    for finding in configuration.findings() {
+        let text = format!("{finding}\n{finding:?}");
+        assert!(!text.contains("\nINFO"), "{text}");
+        assert!(!has_control(&finding.to_string()), "{finding}");
+    }
+}

@@ -550,6 +550,47 @@ fn unknown_capabilities_are_kept() {
 }
 
 #[test]
+fn smart_v1_context_capabilities_are_read_as_their_2_x_names_with_a_finding() {
+    let mut document = spec_example();
+    document.insert(
+        "capabilities".into(),
+        json!([
+            "launch-ehr",
+            "context-banner",
+            "context-style",
+            "context-passthrough-banner"
+        ]),
+    );
+    let configuration = configuration_of(document);
+    assert!(configuration.has_capability(Capability::ContextPassthroughBanner));
+    assert!(configuration.has_capability(Capability::ContextPassthroughStyle));
+    assert!(configuration.has_capability("context-passthrough-style"));
+    assert!(!configuration.has_capability("context-banner"));
+    assert_eq!(
+        configuration.findings(),
+        [
+            Finding::LegacyCapability {
+                field: "capabilities".into(),
+                written: "context-banner",
+                read_as: Capability::ContextPassthroughBanner,
+            },
+            Finding::LegacyCapability {
+                field: "capabilities".into(),
+                written: "context-style",
+                read_as: Capability::ContextPassthroughStyle,
+            },
+        ]
+    );
+    assert!(
+        configuration.findings()[0]
+            .to_string()
+            .contains("context-passthrough-banner")
+    );
+    let value = serde_json::to_value(&configuration).unwrap();
+    assert_eq!(value["capabilities"][1], "context-passthrough-banner");
+}
+
+#[test]
 fn wrong_types_are_findings_not_errors() {
     let mut document = spec_example();
     document.insert("scopes_supported".into(), json!("openid profile launch"));

@@ -44,8 +44,8 @@ fn smart_configuration_complies_with_no_findings() {
         ["S256"]
     );
     for capability in [
-        Capability::ContextBanner,
-        Capability::ContextStyle,
+        Capability::ContextPassthroughBanner,
+        Capability::ContextPassthroughStyle,
         Capability::ContextEhrPatient,
         Capability::ContextEhrEncounter,
         Capability::ContextStandalonePatient,
