@@ -195,7 +195,157 @@ pub(crate) fn check(packages: &[Package]) -> Vec<String> {
     }
     problems.extend(internal_versions(packages));
     problems.extend(umbrella_features(packages));
+    problems.extend(errors_documented(&crate::util::workspace_root()));
     problems
+}
+
+/// The troubleshooting guide, which must quote every error message.
+const TROUBLESHOOTING: &str = "docs/troubleshooting.md";
+
+/// Every `#[error("...")]` in `crates/*/src` is quoted in `docs/troubleshooting.md`, so the
+/// guide covers every error ("every error and what to do about it").
+fn errors_documented(root: &Path) -> Vec<String> {
+    let guide_path = root.join(TROUBLESHOOTING);
+    let Ok(guide) = std::fs::read_to_string(&guide_path) else {
+        return vec![format!("cannot read {}", guide_path.display())];
+    };
+    let mut sources = Vec::new();
+    let mut stack = vec![root.join("crates")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+            let in_src = path
+                .strip_prefix(root.join("crates"))
+                .ok()
+                .and_then(|rel| rel.components().nth(1))
+                .is_none_or(|second| second.as_os_str() == "src");
+            if path.is_dir() && in_src {
+                stack.push(path);
+            } else if in_src
+                && path.extension().is_some_and(|ext| ext == "rs")
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                let shown = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                sources.push((shown, text));
+            }
+        }
+    }
+    sources.sort();
+    undocumented_errors(&sources, &guide)
+}
+
+/// The problems for `(path, source)` pairs whose error messages `guide` does not quote.
+fn undocumented_errors(sources: &[(String, String)], guide: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, text) in sources {
+        for (line, format) in error_formats(text) {
+            let Some(quoted) = quotable_text(&format) else {
+                continue;
+            };
+            if !guide.contains(quoted.as_str()) {
+                problems.push(format!(
+                    "{path}:{line}: the error \"{format}\" is not in {TROUBLESHOOTING}; quote `{quoted}` there and say what to do"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The format string of every `#[error("...")]` (not `transparent`), with its line number.
+fn error_formats(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(at) = rest.find("#[error(") {
+        let start = offset + at + "#[error(".len();
+        let line = text[..start].matches('\n').count() + 1;
+        if let Some(literal) = string_literal(text[start..].trim_start()) {
+            found.push((line, literal));
+        }
+        offset = start;
+        rest = &text[start..];
+    }
+    found
+}
+
+/// The value of the Rust string literal at the start of `text` (`"..."` with escapes, or
+/// `r"..."` / `r#"..."#`); `None` when `text` does not start with one.
+fn string_literal(text: &str) -> Option<String> {
+    if let Some(raw) = text.strip_prefix('r') {
+        let hashes = raw.len() - raw.trim_start_matches('#').len();
+        let body = raw[hashes..].strip_prefix('"')?;
+        let end = format!("\"{}", "#".repeat(hashes));
+        return body.find(&end).map(|at| body[..at].to_owned());
+    }
+    let mut chars = text.strip_prefix('"')?.chars();
+    let mut value = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                '0' => value.push('\0'),
+                // A line continuation: the newline and the next line's leading whitespace go.
+                '\n' => {
+                    let remaining = chars.as_str().trim_start();
+                    chars = remaining.chars();
+                }
+                'u' => {
+                    let remaining = chars.as_str();
+                    let close = remaining.find('}')?;
+                    let code = u32::from_str_radix(remaining.get(1..close)?, 16).ok()?;
+                    value.push(char::from_u32(code)?);
+                    chars = remaining[close + 1..].chars();
+                }
+                other => value.push(other),
+            },
+            other => value.push(other),
+        }
+    }
+    None
+}
+
+/// The text of a format string the guide must quote: its leading literal text (up to the first
+/// `{`), or, when that is too short to mean anything (`"{field} {problem}"`, `"the {x} ..."`),
+/// its first literal piece with at least eight letters or digits. `None` when the message is
+/// all placeholders.
+fn quotable_text(format: &str) -> Option<String> {
+    let mut pieces = vec![String::new()];
+    let mut chars = format.chars().peekable();
+    let mut in_placeholder = false;
+    while let Some(c) = chars.next() {
+        match (c, in_placeholder) {
+            ('{', false) if chars.peek() == Some(&'{') => {
+                chars.next();
+                pieces.last_mut()?.push('{');
+            }
+            ('}', false) if chars.peek() == Some(&'}') => {
+                chars.next();
+                pieces.last_mut()?.push('}');
+            }
+            ('{', false) => in_placeholder = true,
+            ('}', true) => {
+                in_placeholder = false;
+                pieces.push(String::new());
+            }
+            (_, true) => {}
+            (c, false) => pieces.last_mut()?.push(c),
+        }
+    }
+    let meaningful =
+        |piece: &&String| piece.chars().filter(char::is_ascii_alphanumeric).count() >= 8;
+    pieces
+        .iter()
+        .find(meaningful)
+        .map(|piece| piece.trim().to_owned())
 }
 
 /// Every feature of the umbrella crate is documented in its README's feature table.
@@ -442,6 +592,65 @@ mod tests {
             "[package]\nname = \"x\"\n[dependencies]\nworkspace = true\n"
         ));
         assert!(!opts_into_workspace_lints("[package]\nname = \"x\"\n"));
+    }
+
+    #[test]
+    fn error_messages_are_read_from_the_attribute() {
+        let source = r#"
+            #[error(transparent)]
+            Config(ConfigError),
+            #[error("the callback has no code parameter")]
+            MissingCode,
+            #[error(
+                "the key {kid:?} is \"odd\" \
+                 and long"
+            )]
+            Odd { kid: String },
+            #[error("{0}")]
+            Wrapped(String),
+        "#;
+        let formats: Vec<String> = error_formats(source).into_iter().map(|(_, f)| f).collect();
+        assert_eq!(
+            formats,
+            [
+                "the callback has no code parameter",
+                "the key {kid:?} is \"odd\" and long",
+                "{0}"
+            ]
+        );
+        assert_eq!(
+            quotable_text("cannot listen on 127.0.0.1:{port}: {source}").as_deref(),
+            Some("cannot listen on 127.0.0.1:")
+        );
+        assert_eq!(
+            quotable_text("the {format} key is malformed: {reason}").as_deref(),
+            Some("key is malformed:")
+        );
+        assert_eq!(
+            quotable_text("{{literal}} braces {x}").as_deref(),
+            Some("{literal} braces")
+        );
+        assert_eq!(quotable_text("{0}"), None);
+        assert_eq!(quotable_text("{}: {description}"), None);
+    }
+
+    #[test]
+    fn an_undocumented_error_fails() {
+        let sources = vec![(
+            "crates/x/src/error.rs".to_owned(),
+            "#[error(\"the callback has no code parameter\")]\nA,\n#[error(\"the JWS is malformed: {reason}\")]\nB,\n".to_owned(),
+        )];
+        let guide = "| `the callback has no code parameter` | start again |";
+        let problems = undocumented_errors(&sources, guide);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(
+                "crates/x/src/error.rs:3: the error \"the JWS is malformed: {reason}\""
+            ),
+            "{problems:?}"
+        );
+        let complete = format!("{guide}\n| `the JWS is malformed: …` | check the token |");
+        assert!(undocumented_errors(&sources, &complete).is_empty());
     }
 
     /// The real workspace follows its own rules.
