@@ -1,12 +1,18 @@
 //! The callback: state checked in constant time, server errors typed, missing code, iss
 //! mix-up defence, and the pending authorization's round trip through serde.
 
-use smart_client::{AuthorizeOptions, ClientError, ClientType, PendingAuthorization};
-use smart_token::ErrorCode;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use smart_client::{
+    AuthorizeOptions, ClientConfig, ClientError, ClientType, PendingAuthorization, SmartClient,
+    TransportError,
+};
+use smart_token::{ClientSecret, ErrorCode};
 
 use crate::{Ehr, REDIRECT_URI, token_body};
 
-fn pending(ehr: &mut Ehr) -> (smart_client::SmartClient, PendingAuthorization) {
+fn pending(ehr: &mut Ehr) -> (SmartClient, PendingAuthorization) {
     ehr.serve_discovery(1);
     let client = ehr.client(ehr.config(), ClientType::Public);
     let pending = client
@@ -141,4 +147,148 @@ fn pending_authorization_survives_a_session_store() {
         .complete_authorization(&format!("{REDIRECT_URI}?code=abc&state={state}"), &restored)
         .unwrap();
     token.assert();
+}
+
+#[test]
+fn unencoded_urls_in_request_targets_and_queries_are_read() {
+    let mut ehr = Ehr::new();
+    let (client, pending) = pending(&mut ehr);
+    let token = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .with_body(token_body())
+        .expect(3)
+        .create();
+    let state = pending.state().expose_secret().to_owned();
+    // The iss the server sends back, unencoded, as some servers do.
+    let iss = format!("{}/auth", ehr.server.url());
+    for callback in [
+        format!("/callback?code=abc&state={state}&iss={iss}"),
+        format!("code=abc&state={state}&iss={iss}"),
+        format!("code=abc&state={state}&error_uri=https://x.example/e&iss={iss}"),
+    ] {
+        client
+            .complete_authorization(&callback, &pending)
+            .unwrap_or_else(|err| panic!("{callback}: {err}"));
+    }
+    token.assert();
+    // The value is still read as the iss: another server's is refused.
+    let err = client
+        .complete_authorization(
+            &format!("/callback?code=abc&state={state}&iss=https://evil.example/auth"),
+            &pending,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ClientError::IssuerMismatch { .. }), "{err:?}");
+}
+
+/// A transport for `https://ehr.example` that records every request and never reaches
+/// anything else.
+fn recording_ehr(
+    seen: Arc<Mutex<Vec<String>>>,
+) -> impl Fn(http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, TransportError>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |request: http::Request<Vec<u8>>| {
+        let url = request.uri().to_string();
+        seen.lock()
+            .unwrap()
+            .push(format!("{} {url}", request.method()));
+        let body = match url.as_str() {
+            "https://ehr.example/fhir/.well-known/smart-configuration" => json!({
+                "issuer": "https://ehr.example/auth",
+                "authorization_endpoint": "https://ehr.example/auth/authorize",
+                "token_endpoint": "https://ehr.example/auth/token",
+                "capabilities": ["launch-standalone", "client-confidential-symmetric"],
+                "code_challenge_methods_supported": ["S256"]
+            })
+            .to_string(),
+            "https://ehr.example/auth/token" => token_body(),
+            _ => {
+                return Ok(http::Response::builder()
+                    .status(404)
+                    .body(Vec::new())
+                    .unwrap());
+            }
+        };
+        Ok(http::Response::builder()
+            .status(200)
+            .body(body.into_bytes())
+            .unwrap())
+    }
+}
+
+#[test]
+fn a_tampered_pending_authorization_cannot_send_the_code_to_another_https_host() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let transport = recording_ehr(Arc::clone(&seen));
+    let config = ClientConfig::builder("https://ehr.example/fhir")
+        .client_id("my-app")
+        .client_secret(ClientSecret::new("s3cr3t"))
+        .redirect_uri(REDIRECT_URI)
+        .scopes("launch/patient patient/*.rs")
+        .build()
+        .unwrap();
+    let first = SmartClient::with_http_client(
+        config.clone(),
+        ClientType::ConfidentialSymmetric,
+        transport.clone(),
+    );
+    let pending = first
+        .authorize(AuthorizeOptions::new())
+        .unwrap()
+        .into_pending();
+    assert_eq!(
+        pending.token_endpoint().unwrap().as_str(),
+        "https://ehr.example/auth/token"
+    );
+    let mut stored: serde_json::Value = serde_json::to_value(&pending).unwrap();
+    stored["token_endpoint"] = "https://attacker.example/token".into();
+    let tampered: PendingAuthorization = serde_json::from_value(stored).unwrap();
+    let state = tampered.state().expose_secret().to_owned();
+    let callback = format!("{REDIRECT_URI}?code=abc&state={state}");
+
+    // Another process, which has not discovered yet, and one that has.
+    let fresh = SmartClient::with_http_client(config, ClientType::ConfidentialSymmetric, transport);
+    for client in [&fresh, &first] {
+        let err = client
+            .complete_authorization(&callback, &tampered)
+            .unwrap_err();
+        let ClientError::PendingTokenEndpoint { stored, expected } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(stored, "https://attacker.example/token");
+        assert_eq!(expected, "https://ehr.example/auth/token");
+        assert!(
+            err.to_string().contains("start the authorization again"),
+            "{err}"
+        );
+    }
+    let requests = seen.lock().unwrap().clone();
+    assert!(
+        requests.iter().all(|line| !line.contains("attacker")),
+        "{requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|line| line.starts_with("POST")),
+        "{requests:?}"
+    );
+    // The fresh client discovered the token endpoint to compare with.
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|line| line.ends_with("/.well-known/smart-configuration"))
+            .count(),
+        2,
+        "{requests:?}"
+    );
+
+    // The untampered value goes through, to the client's own token endpoint.
+    fresh.complete_authorization(&callback, &pending).unwrap();
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap(),
+        "POST https://ehr.example/auth/token"
+    );
 }

@@ -164,3 +164,19 @@ fn missing_settings_are_listed_before_any_network_call() {
         "configuration missing: client_id, redirect_uri, scopes (needed to build an authorization request)"
     );
 }
+
+#[test]
+fn debug_hides_proxy_credentials() {
+    let config = ClientConfig::builder("https://ehr.example/fhir")
+        .http_options(smart_client::HttpOptions::new().proxy("http://user:pa55word@proxy:3128"))
+        .build()
+        .unwrap();
+    let client = smart_client::SmartClient::new(config, smart_client::ClientType::Public).unwrap();
+    let text = format!(
+        "{:?} {:#?} {client:?} {client:#?}",
+        client.config(),
+        client.config()
+    );
+    assert!(!text.contains("pa55word"), "{text}");
+    assert!(text.contains("proxy:3128"), "{text}");
+}

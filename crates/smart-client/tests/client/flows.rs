@@ -423,19 +423,125 @@ fn narrower_refresh_scope() {
 fn switching_client_type_keeps_discovery() {
     let mut ehr = Ehr::new();
     let discovery = ehr.serve_discovery(1);
-    ehr.server
+    let public = ehr
+        .server
         .mock("POST", "/auth/token")
+        .match_header("authorization", Matcher::Missing)
+        .match_request(form_exactly(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt"),
+            ("client_id", CLIENT_ID),
+        ]))
         .with_body(token_body())
-        .expect(2)
+        .expect(1)
+        .create();
+    let symmetric = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_header("authorization", basic_raw().as_str())
+        .match_request(form_exactly(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt"),
+        ]))
+        .with_body(token_body())
+        .expect(1)
         .create();
     let mut client = ehr.client(
         ehr.config().client_secret(ClientSecret::new(SECRET)),
         ClientType::Public,
     );
     client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    public.assert();
     client.set_client_type(ClientType::ConfidentialSymmetric);
+    assert_eq!(client.client_type(), ClientType::ConfidentialSymmetric);
     client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    symmetric.assert();
+    public.assert();
     discovery.assert();
+}
+
+/// `Basic base64(client_id:secret)`, raw (what SMART servers expect).
+fn basic_raw() -> String {
+    format!(
+        "Basic {}",
+        Base64::encode_string(format!("{CLIENT_ID}:{SECRET}").as_bytes())
+    )
+}
+
+#[test]
+fn basic_rfc6749_form_encodes_both_parts_first() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    // SECRET is `s3cr3t:+/=%`: every reserved character is encoded before base64.
+    let expected = format!(
+        "Basic {}",
+        Base64::encode_string(format!("{CLIENT_ID}:s3cr3t%3A%2B%2F%3D%25").as_bytes())
+    );
+    assert_ne!(expected, basic_raw());
+    let mock = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_header("authorization", expected.as_str())
+        .match_request(form_exactly(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "rt"),
+        ]))
+        .with_body(token_body())
+        .expect(1)
+        .create();
+    let client = ehr.client(
+        ehr.config()
+            .client_secret(ClientSecret::new(SECRET))
+            .secret_method(SecretMethod::BasicRfc6749),
+        ClientType::ConfidentialSymmetric,
+    );
+    client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    mock.assert();
+}
+
+#[test]
+fn jwks_uri_is_the_assertions_jku() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let key = crate::es384_key();
+    let jwks = JwkSet::from(key.public_jwk(Some("kid-jku")));
+    let headers = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&headers);
+    let mock = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .match_request(move |request| {
+            let body = request.utf8_lossy_body().unwrap().into_owned();
+            let fields = smart_client::core::form::decode(body.as_bytes());
+            let Some((_, assertion)) = fields.iter().find(|(n, _)| n == "client_assertion") else {
+                return false;
+            };
+            let Ok(verified) = verify_compact(assertion, &jwks, &[Algorithm::Es384]) else {
+                return false;
+            };
+            seen.lock().unwrap().push(verified.header().clone());
+            true
+        })
+        .with_body(token_body())
+        .expect(1)
+        .create();
+    let client = ehr.client(
+        ehr.config()
+            .private_key(key)
+            .kid("kid-jku")
+            .jwks_uri("https://app.example/.well-known/jwks.json"),
+        ClientType::ConfidentialAsymmetric,
+    );
+    client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    mock.assert();
+    let headers = headers.lock().unwrap();
+    assert_eq!(headers.len(), 1);
+    assert_eq!(
+        headers[0]["jku"], "https://app.example/.well-known/jwks.json",
+        "{:?}",
+        headers[0]
+    );
+    assert_eq!(headers[0]["kid"], "kid-jku");
 }
 
 #[test]
@@ -563,6 +669,150 @@ fn introspection_and_revocation() {
     by_client.assert();
     by_bearer.assert();
     revoke.assert();
+}
+
+/// A form value the matcher does not compare (the assertion, checked on its own).
+const ANY: &str = "<any>";
+
+/// A request matcher: exactly these form field names, each with its value (or [`ANY`]), and
+/// whatever `extra` checks (headers, the assertion).
+fn fields_then(
+    expected: Vec<(String, String)>,
+    extra: impl Fn(&mockito::Request) -> bool + Send + Sync + 'static,
+) -> impl Fn(&mockito::Request) -> bool + Send + Sync + 'static {
+    move |request: &mockito::Request| -> bool {
+        let body = request.utf8_lossy_body().unwrap().into_owned();
+        let mut got = smart_client::core::form::decode(body.as_bytes());
+        got.sort();
+        let mut want = expected.clone();
+        want.sort();
+        got.len() == want.len()
+            && got
+                .iter()
+                .zip(&want)
+                .all(|((gn, gv), (wn, wv))| gn == wn && (wv == ANY || gv == wv))
+            && extra(request)
+    }
+}
+
+/// Introspects an access token with the client's authentication and revokes a refresh
+/// token: each request carries the token fields plus exactly `auth_fields`, and passes
+/// `extra`.
+fn introspect_and_revoke(
+    ehr: &mut Ehr,
+    client: &smart_client::SmartClient,
+    auth_fields: &[(&str, &str)],
+    extra: impl Fn(&mockito::Request) -> bool + Clone + Send + Sync + 'static,
+) {
+    let with = |fields: &[(&str, &str)]| -> Vec<(String, String)> {
+        fields
+            .iter()
+            .chain(auth_fields)
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let introspect = ehr
+        .server
+        .mock("POST", "/auth/introspect")
+        .match_header("content-type", "application/x-www-form-urlencoded")
+        .match_request(fields_then(
+            with(&[("token", "at-9"), ("token_type_hint", "access_token")]),
+            extra.clone(),
+        ))
+        .with_body(json!({"active": true}).to_string())
+        .expect(1)
+        .create();
+    let revoke = ehr
+        .server
+        .mock("POST", "/auth/revoke")
+        .match_header("content-type", "application/x-www-form-urlencoded")
+        .match_request(fields_then(
+            with(&[("token", "rt-9"), ("token_type_hint", "refresh_token")]),
+            extra,
+        ))
+        .with_status(200)
+        .expect(1)
+        .create();
+    let info = client
+        .introspect(
+            TokenRef::Access(&AccessToken::new("at-9")),
+            IntrospectWith::Client,
+        )
+        .unwrap();
+    assert!(info.active());
+    client
+        .revoke(TokenRef::Refresh(&RefreshToken::new("rt-9")))
+        .unwrap();
+    introspect.assert();
+    revoke.assert();
+}
+
+fn no_authorization_header(request: &mockito::Request) -> bool {
+    !request.has_header("authorization")
+}
+
+#[test]
+fn introspection_and_revocation_public() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    introspect_and_revoke(
+        &mut ehr,
+        &client,
+        &[("client_id", CLIENT_ID)],
+        no_authorization_header,
+    );
+}
+
+#[test]
+fn introspection_and_revocation_client_secret_post() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let client = ehr.client(
+        ehr.config()
+            .client_secret(ClientSecret::new(SECRET))
+            .secret_method(SecretMethod::Post),
+        ClientType::ConfidentialSymmetric,
+    );
+    introspect_and_revoke(
+        &mut ehr,
+        &client,
+        &[("client_id", CLIENT_ID), ("client_secret", SECRET)],
+        no_authorization_header,
+    );
+}
+
+#[test]
+fn introspection_and_revocation_private_key_jwt() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let key = crate::es384_key();
+    let kid = "kid-introspect";
+    let jtis = Arc::new(Mutex::new(Vec::new()));
+    // smart-token addresses every assertion to the token endpoint (the `aud` SMART servers
+    // check), also on the introspection and revocation endpoints.
+    let matcher = Arc::new(assertion_matcher(
+        &key,
+        kid,
+        ehr.token_url(),
+        Arc::clone(&jtis),
+    ));
+    let client = ehr.client(
+        ehr.config().private_key(key).kid(kid),
+        ClientType::ConfidentialAsymmetric,
+    );
+    introspect_and_revoke(
+        &mut ehr,
+        &client,
+        &[
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", ANY),
+        ],
+        move |request: &mockito::Request| matcher(request),
+    );
+    let jtis = jtis.lock().unwrap();
+    assert_eq!(jtis.len(), 2);
+    assert_ne!(jtis[0], jtis[1], "a fresh assertion for each call");
 }
 
 #[test]

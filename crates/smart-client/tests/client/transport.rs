@@ -168,3 +168,100 @@ fn requests_carry_user_agent_and_no_proxy_from_the_environment() {
     );
     assert!(request.contains("accept: application/json"), "{request}");
 }
+
+#[test]
+fn huge_timeouts_do_not_panic() {
+    let mut ehr = Ehr::new();
+    let discovery = ehr.serve_discovery(1);
+    let options = HttpOptions::new()
+        .timeout(Duration::MAX)
+        .connect_timeout(Duration::MAX);
+    assert_eq!(options.get_timeout(), HttpOptions::MAX_TIMEOUT);
+    let client = ehr.client(ehr.config().http_options(options), ClientType::Public);
+    let configuration = client.discover().unwrap();
+    assert!(configuration.token_endpoint().is_some());
+    discovery.assert();
+    // The same through a refused connection: an error, not a panic.
+    let address = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = ClientConfig::builder(format!("http://{address}/fhir"))
+        .allow_insecure_localhost(true)
+        .http_options(
+            HttpOptions::new()
+                .timeout(Duration::MAX)
+                .connect_timeout(Duration::MAX),
+        )
+        .build()
+        .unwrap();
+    let err = SmartClient::new(config, ClientType::Public)
+        .unwrap()
+        .discover()
+        .unwrap_err();
+    assert!(matches!(err, ClientError::Network { .. }), "{err:?}");
+}
+
+/// A caller's agent: no proxy from the environment, and redirects it would follow itself.
+fn callers_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(None)
+        .max_redirects(10)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into()
+}
+
+#[test]
+fn a_callers_agent_is_used_and_our_policies_still_hold() {
+    let mut ehr = Ehr::new();
+    let discovery = ehr.serve_discovery(1);
+    let root = ehr.server.url();
+    ehr.server
+        .mock("POST", "/auth/token")
+        .with_status(307)
+        .with_header("location", &format!("{root}/elsewhere/token"))
+        .create();
+    let elsewhere = ehr
+        .server
+        .mock("POST", "/elsewhere/token")
+        .expect(0)
+        .create();
+    let client = SmartClient::with_agent(
+        ehr.config().build().unwrap(),
+        ClientType::Public,
+        callers_agent(),
+    );
+    client.discover().unwrap();
+    discovery.assert();
+    // The agent would follow 10 redirects; the client follows none on POST.
+    let err = client.refresh(&RefreshToken::new("rt"), None).unwrap_err();
+    assert!(
+        matches!(err, ClientError::RedirectBlocked { .. }),
+        "{err:?}"
+    );
+    elsewhere.assert();
+}
+
+#[test]
+fn ureq_client_with_agent_applies_the_body_limit() {
+    let mut ehr = Ehr::new();
+    let discovery = ehr.serve_discovery(2);
+    let limited = SmartClient::with_http_client(
+        ehr.config().build().unwrap(),
+        ClientType::Public,
+        smart_client::UreqClient::with_agent(callers_agent(), 100),
+    );
+    let err = limited.discover().unwrap_err();
+    assert!(
+        matches!(err, ClientError::ResponseTooLarge { .. }),
+        "{err:?}"
+    );
+    let roomy = SmartClient::with_http_client(
+        ehr.config().build().unwrap(),
+        ClientType::Public,
+        smart_client::UreqClient::with_agent(callers_agent(), 1024 * 1024),
+    );
+    roomy.discover().unwrap();
+    discovery.assert();
+}
