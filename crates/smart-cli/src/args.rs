@@ -9,6 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Secrets are read from environment variables or files, never from the command line.
 /// Exit codes: 0 success, 1 server or protocol error, 2 usage or configuration error.
+/// The longest `--timeout` and `--wait`: a day. Longer values would be mistakes, and must not
+/// overflow the clock.
+pub(crate) const MAX_SECONDS: u64 = 86_400;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "smart",
@@ -32,8 +36,14 @@ pub(crate) struct Global {
     /// Log to stderr: -v info, -vv debug, -vvv trace (secrets are never logged).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
-    /// Time limit for each HTTP call, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30, global = true)]
+    /// Time limit for each HTTP call, in seconds (1 to 86400).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        global = true,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS)
+    )]
     pub(crate) timeout: u64,
     /// Allow `http://` to localhost, 127.0.0.1 and `[::1]` (development only).
     #[arg(long, global = true)]
@@ -175,13 +185,10 @@ pub(crate) struct AuthorizeUrlArgs {
 pub(crate) struct LaunchArgs {
     #[command(flatten)]
     pub(crate) client: ClientArgs,
-    /// The scopes to ask for, space-separated.
-    #[arg(
-        long,
-        value_name = "SCOPES",
-        default_value = "launch/patient openid fhirUser patient/*.rs"
-    )]
-    pub(crate) scope: String,
+    /// The scopes to ask for, space-separated [default: `launch/patient openid fhirUser
+    /// patient/*.rs`, or `launch openid fhirUser patient/*.rs` with --launch].
+    #[arg(long, value_name = "SCOPES")]
+    pub(crate) scope: Option<String>,
     /// An EHR launch: the launch value the EHR passed to the app.
     #[arg(long, value_name = "TOKEN")]
     pub(crate) launch: Option<String>,
@@ -197,8 +204,13 @@ pub(crate) struct LaunchArgs {
     /// Use a POST authorization request (served as an auto-submitting page on the listener).
     #[arg(long)]
     pub(crate) post: bool,
-    /// How long to wait for the browser to come back, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    /// How long to wait for the browser to come back, in seconds (1 to 86400).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS)
+    )]
     pub(crate) wait: u64,
     /// Print the tokens themselves; by default they are redacted.
     #[arg(long)]

@@ -1,5 +1,6 @@
 //! The subcommands that make one call or one local computation.
 
+use crate::output::{errln, outln};
 use std::fs;
 
 use serde_json::{Value, json};
@@ -18,8 +19,8 @@ use crate::args::{
     IntrospectArgs, JwksArgs, KeyAlg, KeygenArgs, RefreshArgs, RegisterArgs, RevokeArgs,
 };
 use crate::common::{
-    Failure, client, config_builder, http_options, parse_alg, print_json, print_token, read_key,
-    read_secret, required_token, shown, token_json, write_private_file,
+    Failure, client, config_builder, error_chain, http_options, parse_alg, print_json, print_token,
+    read_key, read_secret, required_token, shown, token_json, write_private_file,
 };
 
 /// `smart discover`.
@@ -56,9 +57,9 @@ fn print_discovery(
     report: &smart_client::discovery::ComplianceReport,
     supports: &Value,
 ) {
-    println!("SMART configuration of {fhir_base}");
+    outln!("SMART configuration of {fhir_base}");
     let endpoint =
-        |name: &str, value: Option<&str>| println!("  {name:<24} {}", value.unwrap_or("-"));
+        |name: &str, value: Option<&str>| outln!("  {name:<24} {}", value.unwrap_or("-"));
     endpoint("issuer", configuration.issuer().map(IssuerUrl::as_str));
     endpoint(
         "authorization_endpoint",
@@ -92,23 +93,23 @@ fn print_discovery(
         configuration.management_endpoint().map(EndpointUrl::as_str),
     );
     let list = |values: Option<&[String]>| values.map_or_else(|| "-".to_owned(), |v| v.join(", "));
-    println!(
+    outln!(
         "  {:<24} {}",
         "grant_types",
         list(configuration.grant_types_supported())
     );
-    println!(
+    outln!(
         "  {:<24} {}",
         "code_challenge_methods",
         list(configuration.code_challenge_methods_supported())
     );
-    println!(
+    outln!(
         "  {:<24} {}",
         "token_endpoint_auth",
         list(configuration.token_endpoint_auth_methods_supported())
     );
-    println!();
-    println!("Capabilities:");
+    outln!();
+    outln!("Capabilities:");
     let advertised = configuration.capabilities().unwrap_or_default();
     for capability in Capability::KNOWN {
         let mark = if advertised.contains(capability) {
@@ -116,16 +117,16 @@ fn print_discovery(
         } else {
             " "
         };
-        println!("  [{mark}] {}", capability.as_str());
+        outln!("  [{mark}] {}", capability.as_str());
     }
     for unknown in advertised.iter().filter(|c| !c.is_known()) {
-        println!("  [x] {} (not defined by SMART 2.2)", unknown.as_str());
+        outln!("  [x] {} (not defined by SMART 2.2)", unknown.as_str());
     }
-    println!();
-    println!("Client support:");
+    outln!();
+    outln!("Client support:");
     if let Value::Object(map) = supports {
         for (name, value) in map {
-            println!(
+            outln!(
                 "  {:<32} {}",
                 name,
                 if value == &Value::Bool(true) {
@@ -136,13 +137,13 @@ fn print_discovery(
             );
         }
     }
-    println!();
+    outln!();
     if report.is_compliant() {
-        println!("Compliance: no findings");
+        outln!("Compliance: no findings");
     } else {
-        println!("Compliance: {} finding(s)", report.findings().len());
+        outln!("Compliance: {} finding(s)", report.findings().len());
         for finding in report.findings() {
-            println!("  - {finding}");
+            outln!("  - {finding}");
         }
     }
 }
@@ -210,19 +211,19 @@ pub(crate) fn authorize_url(global: &Global, args: &AuthorizeUrlArgs) -> Result<
         return Ok(());
     }
     match request.method() {
-        AuthorizeMethod::Get => println!("Open this URL in the browser:\n\n{}\n", request.url()),
+        AuthorizeMethod::Get => outln!("Open this URL in the browser:\n\n{}\n", request.url()),
         AuthorizeMethod::Post => {
-            println!("POST this form to {}:\n", request.url());
+            outln!("POST this form to {}:\n", request.url());
             for (name, value) in request.form() {
-                println!("  {name} = {value}");
+                outln!("  {name} = {value}");
             }
-            println!();
+            outln!();
         }
     }
-    println!("state:         {}", pending.state().expose_secret());
-    println!("code_verifier: {}", pending.verifier().expose_secret());
+    outln!("state:         {}", pending.state().expose_secret());
+    outln!("code_verifier: {}", pending.verifier().expose_secret());
     if let Some(path) = &args.save_pending {
-        println!(
+        outln!(
             "pending authorization saved to {} (keep it private)",
             path.display()
         );
@@ -334,12 +335,12 @@ pub(crate) fn introspect(global: &Global, args: &IntrospectArgs) -> Result<(), F
             "launch_context": info.context(),
         }));
     } else {
-        println!("{info}");
+        outln!("{info}");
         if let Some(exp) = info.exp() {
-            println!("exp: {exp}");
+            outln!("exp: {exp}");
         }
         if let Some(patient) = info.context().patient() {
-            println!("patient: {patient}");
+            outln!("patient: {patient}");
         }
     }
     Ok(())
@@ -354,7 +355,7 @@ pub(crate) fn revoke(global: &Global, args: &RevokeArgs) -> Result<(), Failure> 
     if global.json {
         print_json(&json!({"ok": true, "revoked": true}));
     } else {
-        println!("revoked");
+        outln!("revoked");
     }
     Ok(())
 }
@@ -385,7 +386,7 @@ pub(crate) fn register(global: &Global, args: &RegisterArgs) -> Result<(), Failu
     let registration = match &args.registration_endpoint {
         Some(url) => {
             let endpoint = EndpointUrl::parse(url.clone())
-                .map_err(|error| Failure::usage(error.to_string()))?;
+                .map_err(|error| Failure::usage(error_chain(&error)))?;
             client.register_at(&endpoint, &metadata, initial.as_ref())?
         }
         None => client.register(&metadata, initial.as_ref())?,
@@ -402,9 +403,9 @@ pub(crate) fn register(global: &Global, args: &RegisterArgs) -> Result<(), Failu
             "metadata": registration.metadata(),
         }));
     } else {
-        println!("client_id:     {}", registration.client_id());
+        outln!("client_id:     {}", registration.client_id());
         if let Some(secret) = secret {
-            println!("client_secret: {secret}");
+            outln!("client_secret: {secret}");
         }
     }
     Ok(())
@@ -424,13 +425,13 @@ pub(crate) fn keygen(global: &Global, args: &KeygenArgs) -> Result<(), Failure> 
             &json!({"ok": true, "key_file": args.out, "kid": kid_of(&key, args.kid.as_deref()), "jwks": serde_json::to_value(&jwks).unwrap_or(Value::Null)}),
         );
     } else {
-        eprintln!(
+        errln!(
             "wrote {} ({}, {} bits); register this JWK Set with the EHR:",
             args.out.display(),
             key.key_type(),
             key.bits()
         );
-        println!("{}", jwks.to_json_pretty());
+        outln!("{}", jwks.to_json_pretty());
     }
     Ok(())
 }
@@ -439,13 +440,20 @@ fn kid_of(key: &PrivateKey, kid: Option<&str>) -> String {
     kid.map_or_else(|| key.thumbprint(), str::to_owned)
 }
 
-/// `smart jwks`.
-pub(crate) fn jwks(_global: &Global, args: &JwksArgs) -> Result<(), Failure> {
+/// `smart jwks`: the bare JWK Set as text (ready to register); with `--json`, an object with
+/// `ok`, `kid` and `jwks`, like every other command's JSON.
+pub(crate) fn jwks(global: &Global, args: &JwksArgs) -> Result<(), Failure> {
     let key = read_key(&args.key)?;
-    println!(
-        "{}",
-        key.public_jwk_set(args.kid.as_deref()).to_json_pretty()
-    );
+    let jwks = key.public_jwk_set(args.kid.as_deref());
+    if global.json {
+        print_json(&json!({
+            "ok": true,
+            "kid": kid_of(&key, args.kid.as_deref()),
+            "jwks": serde_json::to_value(&jwks).unwrap_or(Value::Null),
+        }));
+    } else {
+        outln!("{}", jwks.to_json_pretty());
+    }
     Ok(())
 }
 
@@ -453,16 +461,17 @@ pub(crate) fn jwks(_global: &Global, args: &JwksArgs) -> Result<(), Failure> {
 pub(crate) fn assertion(global: &Global, args: &AssertionArgs) -> Result<(), Failure> {
     let key = read_key(&args.key)?;
     let client_id = ClientId::parse(args.client_id.clone())
-        .map_err(|error| Failure::usage(error.to_string()))?;
+        .map_err(|error| Failure::usage(error_chain(&error)))?;
     let audience =
-        TokenUrl::parse(args.aud.clone()).map_err(|error| Failure::usage(error.to_string()))?;
+        TokenUrl::parse(args.aud.clone()).map_err(|error| Failure::usage(error_chain(&error)))?;
     let mut signer = AssertionSigner::from_key(
         &key,
         kid_of(&key, args.kid.as_deref()),
         parse_alg(args.alg.as_deref())?,
     )?;
     if let Some(jku) = &args.jku {
-        let jku = JwksUrl::parse(jku.clone()).map_err(|error| Failure::usage(error.to_string()))?;
+        let jku =
+            JwksUrl::parse(jku.clone()).map_err(|error| Failure::usage(error_chain(&error)))?;
         signer = signer.with_jku(jku)?;
     }
     let assertion = signer.sign(&client_id, &audience)?;
@@ -472,12 +481,12 @@ pub(crate) fn assertion(global: &Global, args: &AssertionArgs) -> Result<(), Fai
             &json!({"ok": true, "assertion": assertion.expose_secret(), "header": header, "claims": claims}),
         );
     } else {
-        println!("{}\n", assertion.expose_secret());
-        println!(
+        outln!("{}\n", assertion.expose_secret());
+        outln!(
             "header: {}",
             serde_json::to_string_pretty(&header).unwrap_or_default()
         );
-        println!(
+        outln!(
             "claims: {}",
             serde_json::to_string_pretty(&claims).unwrap_or_default()
         );
@@ -487,6 +496,6 @@ pub(crate) fn assertion(global: &Global, args: &AssertionArgs) -> Result<(), Fai
 
 impl From<smart_client::token::scope::ScopeError> for Failure {
     fn from(error: smart_client::token::scope::ScopeError) -> Self {
-        Self::usage(error.to_string())
+        Self::usage(error_chain(&error))
     }
 }

@@ -1,6 +1,7 @@
 //! What the subcommands share: failures and exit codes, secrets from the environment or files,
 //! building a client from the command line, and output.
 
+use crate::output::{errln, outln};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -28,6 +29,9 @@ pub(crate) enum Failure {
         /// The OAuth error fields, when there are some.
         oauth: Option<OAuthFields>,
     },
+    /// The command has already printed its own report (the demo's JSON document); only the
+    /// exit code is left.
+    Reported(u8),
 }
 
 /// The fields of an OAuth error answer, printed below the message.
@@ -51,10 +55,28 @@ impl Failure {
         }
     }
 
+    /// `usage`, `server` (or `reported`): the `kind` of the JSON error document.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Usage(_) => "usage",
+            Self::Server { .. } => "server",
+            Self::Reported(_) => "reported",
+        }
+    }
+
+    /// The one-line message.
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            Self::Usage(message) | Self::Server { message, .. } => message,
+            Self::Reported(_) => "",
+        }
+    }
+
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => 2,
             Self::Server { .. } => 1,
+            Self::Reported(code) => *code,
         }
     }
 
@@ -63,6 +85,7 @@ impl Failure {
         let (kind, message, oauth) = match self {
             Self::Usage(message) => ("usage", message, None),
             Self::Server { message, oauth } => ("server", message, oauth.as_ref()),
+            Self::Reported(_) => return,
         };
         if json {
             let mut object = json!({"ok": false, "kind": kind, "error": message});
@@ -74,23 +97,41 @@ impl Failure {
                     "error_uri": fields.uri,
                 });
             }
-            println!("{object}");
+            outln!("{object}");
             return;
         }
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         if let Some(fields) = oauth {
             if let Some(status) = fields.status {
-                eprintln!("  status: {status}");
+                errln!("  status: {status}");
             }
-            eprintln!("  error: {}", fields.error);
+            errln!("  error: {}", fields.error);
             if let Some(description) = &fields.description {
-                eprintln!("  error_description: {description}");
+                errln!("  error_description: {description}");
             }
             if let Some(uri) = &fields.uri {
-                eprintln!("  error_uri: {uri}");
+                errln!("  error_uri: {uri}");
             }
         }
     }
+}
+
+/// An error and its causes on one line: `what failed: why: why`, without repeating a cause its
+/// parent already printed, and with line breaks flattened so the error stays one line.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn oauth_fields(error: &OAuthError) -> Option<OAuthFields> {
@@ -104,7 +145,7 @@ fn oauth_fields(error: &OAuthError) -> Option<OAuthFields> {
 
 impl From<ClientError> for Failure {
     fn from(error: ClientError) -> Self {
-        let message = error.to_string();
+        let message = error_chain(&error);
         match &error {
             ClientError::Config(_) => Self::Usage(message),
             ClientError::Token(TokenError::OAuth(oauth)) | ClientError::Registration(oauth) => {
@@ -133,13 +174,13 @@ impl From<ClientError> for Failure {
 
 impl From<smart_client::ConfigError> for Failure {
     fn from(error: smart_client::ConfigError) -> Self {
-        Self::Usage(error.to_string())
+        Self::Usage(error_chain(&error))
     }
 }
 
 impl From<smart_client::jwt::Error> for Failure {
     fn from(error: smart_client::jwt::Error) -> Self {
-        Self::Usage(error.to_string())
+        Self::Usage(error_chain(&error))
     }
 }
 
@@ -218,7 +259,7 @@ pub(crate) fn parse_alg(alg: Option<&str>) -> Result<Option<Algorithm>, Failure>
 
 /// HTTP options from the global flags.
 pub(crate) fn http_options(global: &Global) -> HttpOptions {
-    HttpOptions::new().timeout(Duration::from_secs(global.timeout.max(1)))
+    HttpOptions::new().timeout(Duration::from_secs(global.timeout))
 }
 
 /// A configuration builder from the client flags (without redirect URI and scopes).
@@ -313,99 +354,126 @@ pub(crate) fn token_json(token: &TokenResponse, show: bool) -> Value {
 
 /// Prints a token response as text.
 pub(crate) fn print_token(token: &TokenResponse, show: bool) {
-    println!(
+    outln!(
         "access_token:  {}",
         shown(token.access_token().expose_secret(), show)
     );
-    println!(
+    outln!(
         "token_type:    {}",
         token.token_type().unwrap_or("(missing)")
     );
     match token.expires_in() {
-        Some(seconds) => println!("expires_in:    {seconds} s"),
-        None => println!("expires_in:    (not given)"),
+        Some(seconds) => outln!("expires_in:    {seconds} s"),
+        None => outln!("expires_in:    (not given)"),
     }
-    println!(
+    outln!(
         "scope:         {}",
         token
             .scope()
             .map_or_else(|| "(not given)".to_owned(), ToString::to_string)
     );
     if let Some(refresh) = token.refresh_token() {
-        println!("refresh_token: {}", shown(refresh.expose_secret(), show));
+        outln!("refresh_token: {}", shown(refresh.expose_secret(), show));
     }
     if let Some(id_token) = token.id_token() {
-        println!("id_token:      {}", shown(id_token.expose_secret(), show));
+        outln!("id_token:      {}", shown(id_token.expose_secret(), show));
     }
     let context = token.context();
     if !context.is_empty() {
-        println!("launch context:");
+        outln!("launch context:");
         if let Some(patient) = context.patient() {
-            println!("  patient:             {patient}");
+            outln!("  patient:             {patient}");
         }
         if let Some(encounter) = context.encounter() {
-            println!("  encounter:           {encounter}");
+            outln!("  encounter:           {encounter}");
         }
         for item in context.fhir_context() {
             let what = item
                 .reference()
                 .or(item.canonical())
                 .unwrap_or("(identifier)");
-            println!("  fhirContext:         {what} (role {})", item.role());
+            outln!("  fhirContext:         {what} (role {})", item.role());
         }
         if let Some(banner) = context.need_patient_banner() {
-            println!("  need_patient_banner: {banner}");
+            outln!("  need_patient_banner: {banner}");
         }
         if let Some(style) = context.smart_style_url() {
-            println!("  smart_style_url:     {style}");
+            outln!("  smart_style_url:     {style}");
         }
         if let Some(intent) = context.intent() {
-            println!("  intent:              {intent}");
+            outln!("  intent:              {intent}");
         }
         if let Some(tenant) = context.tenant() {
-            println!("  tenant:              {tenant}");
+            outln!("  tenant:              {tenant}");
         }
     }
     for deviation in token.deviations() {
-        println!("note: {deviation}");
+        outln!("note: {deviation}");
     }
 }
 
-/// Writes `contents` to a new file readable by the owner only.
+/// Writes `contents` to a file readable by the owner only (mode 0600 on Unix).
+///
+/// Without `overwrite` the file must not exist. With it, the contents go to a new 0600 file
+/// beside `path` that is then renamed over it: an existing file's looser mode (0644) is never
+/// kept, and the secret is never written into a file others could already read.
 pub(crate) fn write_private_file(
     path: &Path,
     contents: &str,
     overwrite: bool,
 ) -> Result<(), Failure> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true);
-    if overwrite {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
+    let cannot =
+        |error: std::io::Error| Failure::usage(format!("cannot write {}: {error}", path.display()));
+    if !overwrite {
+        let file = create_private(path).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::AlreadyExists {
+                Failure::usage(format!(
+                    "{} exists; pass --force to replace it",
+                    path.display()
+                ))
+            } else {
+                cannot(error)
+            }
+        })?;
+        return write_all(file, contents).map_err(cannot);
     }
+    let name = path
+        .file_name()
+        .ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary_name);
+    let written = create_private(&temporary)
+        .and_then(|file| write_all(file, contents))
+        .and_then(|()| fs::rename(&temporary, path));
+    if let Err(error) = written {
+        let _ = fs::remove_file(&temporary);
+        return Err(cannot(error));
+    }
+    Ok(())
+}
+
+/// Creates a new file (never an existing one) readable by the owner only.
+fn create_private(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(|error| {
-        if error.kind() == std::io::ErrorKind::AlreadyExists {
-            Failure::usage(format!(
-                "{} exists; pass --force to replace it",
-                path.display()
-            ))
-        } else {
-            Failure::usage(format!("cannot write {}: {error}", path.display()))
-        }
-    })?;
-    file.write_all(contents.as_bytes())
-        .map_err(|error| Failure::usage(format!("cannot write {}: {error}", path.display())))
+    options.open(path)
+}
+
+fn write_all(mut file: fs::File, contents: &str) -> std::io::Result<()> {
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
 }
 
 /// Prints a JSON value on stdout.
 pub(crate) fn print_json(value: &Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
     );

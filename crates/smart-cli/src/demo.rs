@@ -1,6 +1,7 @@
 //! `smart demo`: start the embedded sandbox and run every flow against it. With `--server`, the
 //! same flows run against another SMART server (`cargo xtask conformance`).
 
+use crate::output::outln;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use smart_sandbox::{LaunchContext, Sandbox, demo};
 
 use crate::args::{DemoArgs, Global};
 use crate::common::{Failure, read_key, read_secret};
-use crate::flows::{AppClient, BackendClient, Outcome, Profile, Report, run_all};
+use crate::flows::{AppClient, BackendClient, DISCOVERY_STEP, Outcome, Profile, Report, run_all};
 
 pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
     let verbose = !args.table && !global.json;
@@ -25,7 +26,7 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
     let profile = match (&args.server, &sandbox) {
         (None, Some(sandbox)) => {
             if verbose {
-                println!(
+                outln!(
                     "SMART sandbox started at {} (loopback, offline)\n",
                     sandbox.base_url()
                 );
@@ -38,26 +39,50 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
                 .as_deref()
                 .ok_or_else(|| Failure::usage("--server needs --clients FILE"))?;
             if verbose {
-                println!("Running the SMART flows against {server}\n");
+                outln!("Running the SMART flows against {server}\n");
             }
             external_profile(server, path, args.auto_approve, global)?
         }
         (None, None) => return Err(Failure::server("the sandbox did not start")),
     };
     let report = run_all(&profile, verbose);
-    print_report(&report, args.table, global.json);
-    if report.failed() > 0 {
-        Err(Failure::server(format!(
-            "{} of {} flows failed",
-            report.failed(),
-            report.steps.len()
-        )))
-    } else {
-        Ok(())
+    let failure = verdict(&report);
+    print_report(&report, args.table, global.json, failure.as_ref());
+    match failure {
+        None => Ok(()),
+        // The JSON document already says what failed: stdout stays one document.
+        Some(failure) if global.json => Err(Failure::Reported(failure.exit_code())),
+        Some(failure) => Err(failure),
     }
 }
 
-fn print_report(report: &Report, table: bool, json_output: bool) {
+/// What the run verified: a failure when a flow failed, and also when nothing but discovery
+/// passed (every other flow skipped): a run that verified nothing must not look like success.
+fn verdict(report: &Report) -> Option<Failure> {
+    if report.failed() > 0 {
+        return Some(Failure::server(format!(
+            "{} of {} flows failed",
+            report.failed(),
+            report.steps.len()
+        )));
+    }
+    let verified = report
+        .steps
+        .iter()
+        .filter(|(name, outcome)| *outcome == Outcome::Passed && name != DISCOVERY_STEP)
+        .count();
+    if verified == 0 {
+        return Some(Failure::usage(format!(
+            "nothing was verified beyond discovery: {} of {} flows were skipped; add clients to \
+             the clients file, or give --auto-approve for a server that approves at once",
+            report.steps.len() - report.passed(),
+            report.steps.len()
+        )));
+    }
+    None
+}
+
+fn print_report(report: &Report, table: bool, json_output: bool, failure: Option<&Failure>) {
     if json_output {
         let steps: Vec<_> = report
             .steps
@@ -72,30 +97,37 @@ fn print_report(report: &Report, table: bool, json_output: bool) {
                 }
             })
             .collect();
-        println!(
-            "{}",
-            json!({"ok": report.failed() == 0, "passed": report.passed(), "failed": report.failed(), "steps": steps})
-        );
+        let mut document = json!({
+            "ok": failure.is_none(),
+            "passed": report.passed(),
+            "failed": report.failed(),
+            "skipped": report.skipped(),
+            "steps": steps,
+        });
+        if let Some(failure) = failure {
+            document["kind"] = json!(failure.kind());
+            document["error"] = json!(failure.message());
+        }
+        outln!("{document}");
         return;
     }
     if table {
-        println!("| flow | result | detail |");
-        println!("|---|---|---|");
+        outln!("| flow | result | detail |");
+        outln!("|---|---|---|");
         for (name, outcome) in &report.steps {
             let (result, detail) = match outcome {
                 Outcome::Passed => ("pass", String::new()),
                 Outcome::Failed(reason) => ("FAIL", reason.replace('|', "\\|")),
                 Outcome::Skipped(reason) => ("skip", reason.replace('|', "\\|")),
             };
-            println!("| {name} | {result} | {detail} |");
+            outln!("| {name} | {result} | {detail} |");
         }
     }
-    let skipped = report.steps.len() - report.passed() - report.failed();
-    println!(
+    outln!(
         "\n{} passed, {} failed, {} skipped, of {} flows",
         report.passed(),
         report.failed(),
-        skipped,
+        report.skipped(),
         report.steps.len()
     );
 }
@@ -139,6 +171,11 @@ fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
             kid: Some(demo::asymmetric_kid().to_owned()),
             ..app(demo::ASYMMETRIC_CLIENT_ID)
         }),
+        asymmetric_jwks_uri: Some(AppClient {
+            key: Some(demo::asymmetric_key()),
+            kid: Some(demo::asymmetric_kid().to_owned()),
+            ..app(demo::ASYMMETRIC_JKU_CLIENT_ID)
+        }),
         backend: Some(BackendClient {
             client_id: demo::BACKEND_CLIENT_ID.to_owned(),
             key: demo::backend_key(),
@@ -146,6 +183,7 @@ fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
             scope: Some("system/Patient.rs system/Observation.rs".to_owned()),
         }),
         ehr_launch: Some(Box::new(move || sandbox.launch(LaunchContext::demo()))),
+        advance_clock: Some(Box::new(move |by| sandbox.advance_clock(by))),
         auto_approve: true,
         registration: Some(metadata),
     }
@@ -158,6 +196,7 @@ struct ClientsFile {
     public: Option<AppEntry>,
     confidential_symmetric: Option<AppEntry>,
     confidential_asymmetric: Option<AppEntry>,
+    confidential_asymmetric_jwks_uri: Option<AppEntry>,
     backend: Option<BackendEntry>,
     registration: Option<serde_json::Map<String, serde_json::Value>>,
 }
@@ -211,6 +250,7 @@ fn external_profile(
         public: app(file.public)?,
         symmetric: app(file.confidential_symmetric)?,
         asymmetric: app(file.confidential_asymmetric)?,
+        asymmetric_jwks_uri: app(file.confidential_asymmetric_jwks_uri)?,
         backend: file
             .backend
             .map(|entry| -> Result<BackendClient, Failure> {
@@ -223,6 +263,7 @@ fn external_profile(
             })
             .transpose()?,
         ehr_launch: None,
+        advance_clock: None,
         auto_approve,
         registration: file.registration,
     })

@@ -1,9 +1,11 @@
 //! Every SMART flow, run in order against one server: the demo's transcript and the
 //! conformance table (`cargo xtask conformance`).
 
+use crate::output::outln;
 use std::time::Duration;
 
-use smart_client::jwt::PrivateKey;
+use smart_client::core::ClientId;
+use smart_client::jwt::{AssertionSigner, PrivateKey};
 use smart_client::token::scope::ScopeSet;
 use smart_client::token::{
     AccessToken, ClientSecret, ErrorCode, TokenError, TokenRef, TokenResponse,
@@ -40,14 +42,21 @@ pub(crate) struct Profile<'a> {
     pub(crate) public: Option<AppClient>,
     pub(crate) symmetric: Option<AppClient>,
     pub(crate) asymmetric: Option<AppClient>,
+    /// A confidential-asymmetric client whose JWK Set the server reads from a `jwks_uri`.
+    pub(crate) asymmetric_jwks_uri: Option<AppClient>,
     pub(crate) backend: Option<BackendClient>,
     /// Makes an EHR launch value (the sandbox can; a real EHR launches the app itself).
     pub(crate) ehr_launch: Option<Box<dyn Fn() -> String + 'a>>,
+    /// Moves the server's clock forward (the sandbox can), for the expired-code check.
+    pub(crate) advance_clock: Option<Box<dyn Fn(Duration) + 'a>>,
     /// The server approves at once, so a program can play the browser.
     pub(crate) auto_approve: bool,
     /// Registration metadata for a new public client, when the flow should run.
     pub(crate) registration: Option<serde_json::Map<String, serde_json::Value>>,
 }
+
+/// The name of the first step, which needs no client.
+pub(crate) const DISCOVERY_STEP: &str = "discovery and compliance";
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +79,13 @@ impl Report {
             .count()
     }
 
+    pub(crate) fn skipped(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Skipped(_)))
+            .count()
+    }
+
     pub(crate) fn failed(&self) -> usize {
         self.steps
             .iter()
@@ -86,7 +102,7 @@ pub(crate) struct Transcript {
 impl Transcript {
     fn line(&self, text: impl AsRef<str>) {
         if self.verbose {
-            println!("   {}", text.as_ref());
+            outln!("   {}", text.as_ref());
         }
     }
 }
@@ -94,19 +110,23 @@ impl Transcript {
 type StepResult = Result<(), String>;
 
 fn error_text(error: &ClientError) -> String {
-    error.to_string()
+    crate::common::error_chain(error)
 }
 
-/// Plays the user's browser against a server that approves at once: sends the authorization
-/// request and returns where the server redirects to (the callback URL).
-fn browse(request: &AuthorizationRequest) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// An agent that follows no redirect and reads no proxy from the environment.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
         .proxy(None)
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
-        .into();
+        .into()
+}
+
+/// Sends the authorization request as a browser would; returns the status and the `Location`.
+fn browse_raw(request: &AuthorizationRequest) -> Result<(u16, Option<String>), String> {
+    let agent = agent();
     let response = match request.method() {
         AuthorizeMethod::Get => agent.get(request.url().as_str()).call(),
         AuthorizeMethod::Post => agent
@@ -114,15 +134,60 @@ fn browse(request: &AuthorizationRequest) -> Result<String, String> {
             .send_form(request.form().iter().map(|(n, v)| (n.as_str(), v.as_str()))),
     }
     .map_err(|error| format!("the browser could not reach the authorization endpoint: {error}"))?;
-    let status = response.status().as_u16();
     let location = response
         .headers()
         .get("location")
         .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| {
-            format!("the authorization endpoint answered HTTP {status} without a redirect")
-        })?;
-    Ok(location.to_owned())
+        .map(str::to_owned);
+    Ok((response.status().as_u16(), location))
+}
+
+/// Plays the user's browser against a server that approves at once: sends the authorization
+/// request and returns where the server redirects to (the callback URL).
+fn browse(request: &AuthorizationRequest) -> Result<String, String> {
+    match browse_raw(request)? {
+        (_, Some(location)) => Ok(location),
+        (status, None) => Err(format!(
+            "the authorization endpoint answered HTTP {status} without a redirect"
+        )),
+    }
+}
+
+/// POSTs a form to the token endpoint as it is, without the client library (for requests the
+/// library would never make, such as a replayed assertion). Returns the status and `error`.
+fn raw_token_request(url: &str, form: &[(&str, &str)]) -> Result<(u16, Option<String>), String> {
+    let mut response = agent()
+        .post(url)
+        .send_form(form.iter().copied())
+        .map_err(|error| format!("the token endpoint could not be reached: {error}"))?;
+    let status = response.status().as_u16();
+    let error = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024)
+        .read_to_string()
+        .ok()
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .and_then(|body| body.get("error")?.as_str().map(str::to_owned));
+    Ok((status, error))
+}
+
+/// Expects an OAuth refusal with `code` from a library call.
+fn expect_refusal<T>(
+    result: Result<T, ClientError>,
+    code: &ErrorCode,
+    what: &str,
+) -> Result<String, String> {
+    match result {
+        Err(ClientError::Token(TokenError::OAuth(oauth))) if oauth.error() == Some(code) => {
+            Ok(oauth.to_string())
+        }
+        Err(other) => Err(format!(
+            "{what} was refused, but not with {code}: {}",
+            error_text(&other)
+        )),
+        Ok(_) => Err(format!("{what} was accepted")),
+    }
 }
 
 /// Shows a callback URL with its code and state hidden.
@@ -272,23 +337,25 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         };
         if verbose {
             match &outcome {
-                Outcome::Passed => println!("   ✓ passed\n"),
-                Outcome::Failed(reason) => println!("   ✗ FAILED: {reason}\n"),
-                Outcome::Skipped(reason) => println!("   - skipped: {reason}\n"),
+                Outcome::Passed => outln!("   ✓ passed\n"),
+                Outcome::Failed(reason) => outln!("   ✗ FAILED: {reason}\n"),
+                Outcome::Skipped(reason) => outln!("   - skipped: {reason}\n"),
             }
         }
         steps.push((name.to_owned(), outcome));
     };
-    let title = |number: usize, text: &str| {
+    let number = std::cell::Cell::new(0_usize);
+    let title = |text: &str| {
+        number.set(number.get() + 1);
         if verbose {
-            println!("{number}. {text}");
+            outln!("{}. {text}", number.get());
         }
     };
 
-    // 1. Discovery.
-    title(1, "Discovery");
+    // Discovery.
+    title("Discovery");
     step(
-        "discovery and compliance",
+        DISCOVERY_STEP,
         Ok((|| -> StepResult {
             let client = SmartClient::new(
                 profile.builder().build().map_err(|e| e.to_string())?,
@@ -336,11 +403,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         }
     };
 
-    // 2. Standalone launch, public client, GET.
-    title(
-        2,
-        "Standalone launch: public client, GET authorization request",
-    );
+    // Standalone launch, public client, GET.
+    title("Standalone launch: public client, GET authorization request");
     step(
         "standalone launch (public, GET)",
         match (&profile.public, browser("a standalone launch")) {
@@ -360,11 +424,30 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         },
     );
 
-    // 3. EHR launch, confidential-symmetric, POST.
-    title(
-        3,
-        "EHR launch: confidential client with a secret, POST authorization request",
+    // Standalone launch, confidential-symmetric, GET.
+    title("Standalone launch: confidential client with a secret, GET authorization request");
+    step(
+        "standalone launch (symmetric, GET)",
+        match (&profile.symmetric, browser("a standalone launch")) {
+            (None, _) => Err("no confidential-symmetric client configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(app), Ok(())) => Ok((|| {
+                let client = profile.app(app, ClientType::ConfidentialSymmetric)?;
+                let token = Profile::code_flow(&out, &client, AuthorizeOptions::new())?;
+                if let Some(refresh) = token.refresh_token() {
+                    let refreshed = client.refresh(refresh, None).map_err(|e| error_text(&e))?;
+                    out.line(format!(
+                        "refresh with the client secret -> {}",
+                        describe(&refreshed)
+                    ));
+                }
+                Ok(())
+            })()),
+        },
     );
+
+    // EHR launch, confidential-symmetric, POST.
+    title("EHR launch: confidential client with a secret, POST authorization request");
     step(
         "EHR launch (symmetric, POST)",
         match (
@@ -395,11 +478,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         },
     );
 
-    // 4. Confidential-asymmetric: code flow, refresh with rotation, reuse refused.
-    title(
-        4,
-        "Standalone launch: confidential client with a private key, then refresh",
-    );
+    // Confidential-asymmetric: code flow, refresh with rotation, reuse refused.
+    title("Standalone launch: confidential client with a private key, then refresh");
     step(
         "standalone launch (asymmetric) and refresh",
         match (&profile.asymmetric, browser("a standalone launch")) {
@@ -459,11 +539,24 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         },
     );
 
-    // 5. Backend Services.
-    title(
-        5,
-        "Backend Services: client_credentials with a signed assertion",
+    // Confidential-asymmetric with its keys registered by URL.
+    title("Standalone launch: confidential client whose keys are registered by jwks_uri");
+    step(
+        "standalone launch (asymmetric, jwks_uri)",
+        match (&profile.asymmetric_jwks_uri, browser("a standalone launch")) {
+            (None, _) => Err("no confidential-asymmetric jwks_uri client configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(app), Ok(())) => Ok((|| {
+                let client = profile.app(app, ClientType::ConfidentialAsymmetric)?;
+                Profile::code_flow(&out, &client, AuthorizeOptions::new())?;
+                out.line("the server fetched the client's JWK Set from its jwks_uri");
+                Ok(())
+            })()),
+        },
     );
+
+    // Backend Services.
+    title("Backend Services: client_credentials with a signed assertion");
     let mut backend_token: Option<AccessToken> = None;
     step(
         "backend services",
@@ -499,8 +592,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         },
     );
 
-    // 6. Introspection and revocation.
-    title(6, "Introspection and revocation");
+    // Introspection and revocation.
+    title("Introspection and revocation");
     step(
         "introspection and revocation",
         match (&profile.backend, &backend_token) {
@@ -545,11 +638,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         },
     );
 
-    // 7. Dynamic client registration.
-    title(
-        7,
-        "Dynamic client registration (RFC 7591), then a launch with the new client",
-    );
+    // Dynamic client registration.
+    title("Dynamic client registration (RFC 7591), then a launch with the new client");
     step(
         "dynamic registration",
         match (
@@ -592,11 +682,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         },
     );
 
-    // 8. What must fail, fails.
-    title(
-        8,
-        "Refusals: a wrong secret, a forged callback, a wrong key",
-    );
+    // What must fail, fails.
+    title("Refusals: a wrong secret, a forged callback, a wrong key");
     step(
         "refusals",
         match (&profile.symmetric, browser("the forged-callback check")) {
@@ -670,5 +757,217 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         },
     );
 
+    negatives(profile, &out, &browser, &mut step, &title);
+
     Report { steps }
+}
+
+/// The checks that a conforming server refuses what it must: a replayed client assertion, a
+/// reused authorization code, an unregistered or changed `redirect_uri`, an expired code.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one linear script of the refusals, in the order the transcript tells them"
+)]
+fn negatives(
+    profile: &Profile<'_>,
+    out: &Transcript,
+    browser: &dyn Fn(&str) -> Result<(), String>,
+    step: &mut dyn FnMut(&str, Result<StepResult, String>),
+    title: &dyn Fn(&str),
+) {
+    title("Refusal: a client assertion used twice");
+    step(
+        "reused assertion refused",
+        match &profile.backend {
+            None => Err("no backend client configured".to_owned()),
+            Some(backend) => Ok((|| {
+                let client = profile.backend_client(backend)?;
+                let configuration = client.discover().map_err(|e| error_text(&e))?;
+                let token_url = configuration
+                    .token_endpoint()
+                    .ok_or("the server advertises no token_endpoint")?
+                    .clone();
+                let kid = backend
+                    .kid
+                    .clone()
+                    .unwrap_or_else(|| backend.key.thumbprint());
+                let signer = AssertionSigner::from_key(&backend.key, kid, None)
+                    .map_err(|e| e.to_string())?;
+                let client_id =
+                    ClientId::parse(backend.client_id.clone()).map_err(|e| e.to_string())?;
+                let assertion = signer
+                    .sign(&client_id, &token_url)
+                    .map_err(|e| e.to_string())?;
+                let scope = backend.scope.as_deref().unwrap_or("system/*.rs");
+                let form = [
+                    ("grant_type", "client_credentials"),
+                    ("scope", scope),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", assertion.expose_secret()),
+                ];
+                let (status, error) = raw_token_request(token_url.as_str(), &form)?;
+                if status != 200 {
+                    return Err(format!(
+                        "the first use of a fresh assertion was refused: HTTP {status} {}",
+                        error.unwrap_or_default()
+                    ));
+                }
+                out.line("a fresh assertion -> HTTP 200");
+                match raw_token_request(token_url.as_str(), &form)? {
+                    (status @ (400 | 401), Some(error)) if error == "invalid_client" => {
+                        out.line(format!(
+                            "the same assertion (same jti) again -> HTTP {status} invalid_client"
+                        ));
+                        Ok(())
+                    }
+                    (status, error) => Err(format!(
+                        "a replayed assertion was not refused as invalid_client: HTTP {status} {}",
+                        error.unwrap_or_default()
+                    )),
+                }
+            })()),
+        },
+    );
+
+    title("Refusal: an authorization code used twice");
+    step(
+        "reused authorization code refused",
+        match (&profile.public, browser("the reused-code check")) {
+            (None, _) => Err("no public client configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(app), Ok(())) => Ok((|| {
+                let client = profile.app(app, ClientType::Public)?;
+                let request = client
+                    .authorize(AuthorizeOptions::new())
+                    .map_err(|e| error_text(&e))?;
+                let callback = browse(&request)?;
+                client
+                    .complete_authorization(&callback, request.pending())
+                    .map_err(|e| error_text(&e))?;
+                out.line("the code exchanged once -> tokens");
+                let refusal = expect_refusal(
+                    client.complete_authorization(&callback, request.pending()),
+                    &ErrorCode::InvalidGrant,
+                    "a second exchange of the same code",
+                )?;
+                out.line(format!("the same code again -> {refusal}"));
+                Ok(())
+            })()),
+        },
+    );
+
+    title("Refusal: a redirect_uri that is not registered, or not the authorization's");
+    step(
+        "wrong redirect_uri refused",
+        match (&profile.public, browser("the redirect_uri check")) {
+            (None, _) => Err("no public client configured".to_owned()),
+            (_, Err(reason)) => Err(reason),
+            (Some(app), Ok(())) => Ok((|| {
+                // At the authorization endpoint: an unregistered redirect_uri (a longer path
+                // than the registered one, which prefix matching would let through) gets an
+                // error page, never a redirect to it.
+                let wrong_uri =
+                    format!("{}/not-registered", app.redirect_uri.trim_end_matches('/'));
+                let wrong = AppClient {
+                    redirect_uri: wrong_uri.clone(),
+                    secret: None,
+                    key: None,
+                    kid: None,
+                    client_id: app.client_id.clone(),
+                    scope: app.scope.clone(),
+                };
+                let request = profile
+                    .app(&wrong, ClientType::Public)?
+                    .authorize(AuthorizeOptions::new())
+                    .map_err(|e| error_text(&e))?;
+                match browse_raw(&request)? {
+                    (_, Some(location)) if location.starts_with(&wrong_uri) => {
+                        return Err(format!(
+                            "the server redirected to the unregistered {wrong_uri}"
+                        ));
+                    }
+                    (status, _) => out.line(format!(
+                        "authorize with an unregistered redirect_uri -> HTTP {status}, no redirect to it"
+                    )),
+                }
+                // At the token endpoint: a code exchanged with another redirect_uri than the one
+                // of its authorization request.
+                let client = profile.app(app, ClientType::Public)?;
+                let request = client
+                    .authorize(AuthorizeOptions::new())
+                    .map_err(|e| error_text(&e))?;
+                let callback = browse(&request)?;
+                let code = callback
+                    .split_once('?')
+                    .map(|(_, query)| smart_client::core::form::decode(query.as_bytes()))
+                    .and_then(|pairs| {
+                        pairs
+                            .into_iter()
+                            .find(|(name, _)| name == "code")
+                            .map(|(_, value)| value)
+                    })
+                    .ok_or("the callback has no code")?;
+                let token_url = client
+                    .discover()
+                    .map_err(|e| error_text(&e))?
+                    .token_endpoint()
+                    .ok_or("the server advertises no token_endpoint")?
+                    .clone();
+                let pending = request.pending();
+                let form = [
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", wrong_uri.as_str()),
+                    ("code_verifier", pending.verifier().expose_secret()),
+                    ("client_id", app.client_id.as_str()),
+                ];
+                match raw_token_request(token_url.as_str(), &form)? {
+                    (400, Some(error)) if error == "invalid_grant" => {
+                        out.line("exchange the code with another redirect_uri -> invalid_grant");
+                        Ok(())
+                    }
+                    (status, error) => Err(format!(
+                        "a code exchanged with another redirect_uri was not refused as invalid_grant: HTTP {status} {}",
+                        error.unwrap_or_default()
+                    )),
+                }
+            })()),
+        },
+    );
+
+    // Last: it moves the server's clock on.
+    title("Refusal: an expired authorization code (the sandbox's clock moved 61 s on)");
+    step(
+        "expired authorization code refused",
+        match (
+            &profile.public,
+            &profile.advance_clock,
+            browser("the expired-code check"),
+        ) {
+            (None, _, _) => Err("no public client configured".to_owned()),
+            (_, None, _) => Err(
+                "the server's clock cannot be moved from here (only the embedded sandbox's can)"
+                    .to_owned(),
+            ),
+            (_, _, Err(reason)) => Err(reason),
+            (Some(app), Some(advance_clock), Ok(())) => Ok((|| {
+                let client = profile.app(app, ClientType::Public)?;
+                let request = client
+                    .authorize(AuthorizeOptions::new())
+                    .map_err(|e| error_text(&e))?;
+                let callback = browse(&request)?;
+                advance_clock(Duration::from_secs(61));
+                let refusal = expect_refusal(
+                    client.complete_authorization(&callback, request.pending()),
+                    &ErrorCode::InvalidGrant,
+                    "a code 61 s old",
+                )?;
+                out.line(format!("exchange the code 61 s later -> {refusal}"));
+                Ok(())
+            })()),
+        },
+    );
 }

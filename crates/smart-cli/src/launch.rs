@@ -1,5 +1,6 @@
 //! `smart launch`: a whole authorization through a loopback redirect listener (RFC 8252 §7.3).
 
+use crate::output::{err, errln, outln};
 use std::io::{IsTerminal, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -8,8 +9,16 @@ use serde_json::json;
 use smart_client::pkce::State;
 use smart_client::{AuthorizeMethod, AuthorizeOptions};
 
-use crate::args::{Global, LaunchArgs};
-use crate::common::{Failure, client, config_builder, print_json, print_token, token_json};
+use crate::args::{Global, LaunchArgs, MAX_SECONDS};
+use crate::common::{
+    Failure, client, config_builder, error_chain, print_json, print_token, token_json,
+};
+
+/// The scopes of a standalone launch when `--scope` is not given.
+pub(crate) const STANDALONE_SCOPES: &str = "launch/patient openid fhirUser patient/*.rs";
+/// The scopes of an EHR launch (`--launch`) when `--scope` is not given: `launch` binds the
+/// request to the EHR's context (SMART App Launch §2.0.4).
+pub(crate) const EHR_SCOPES: &str = "launch openid fhirUser patient/*.rs";
 
 /// The longest request the listener reads.
 const MAX_REQUEST: usize = 16 * 1024;
@@ -30,12 +39,19 @@ pub(crate) fn launch(global: &Global, args: &LaunchArgs) -> Result<(), Failure> 
     let client = client(
         builder
             .redirect_uri(redirect_uri.clone())
-            .scopes(args.scope.clone()),
+            .scopes(args.scope.clone().unwrap_or_else(|| {
+                if args.launch.is_some() {
+                    EHR_SCOPES
+                } else {
+                    STANDALONE_SCOPES
+                }
+                .to_owned()
+            })),
         client_type,
     )?;
 
     // A nonce ties the id_token to this launch.
-    let nonce = State::generate().map_err(|error| Failure::server(error.to_string()))?;
+    let nonce = State::generate().map_err(|error| Failure::server(error_chain(&error)))?;
     let mut options = AuthorizeOptions::new().param("nonce", nonce.expose_secret())?;
     if let Some(launch) = &args.launch {
         options = options.launch(launch.clone());
@@ -48,8 +64,12 @@ pub(crate) fn launch(global: &Global, args: &LaunchArgs) -> Result<(), Failure> 
         AuthorizeMethod::Get => request.url().to_string(),
         AuthorizeMethod::Post => format!("http://127.0.0.1:{port}/start"),
     };
-    println!("Open this URL in a browser to sign in:\n{start_url}");
-    let _ = std::io::stdout().flush();
+    // With --json, stdout carries exactly one JSON document (the result): the URL goes to stderr.
+    if global.json {
+        errln!("Open this URL in a browser to sign in:\n{start_url}");
+    } else {
+        outln!("Open this URL in a browser to sign in:\n{start_url}");
+    }
     if args.open {
         open_browser(&start_url);
     }
@@ -73,10 +93,10 @@ pub(crate) fn launch(global: &Global, args: &LaunchArgs) -> Result<(), Failure> 
         value["fhirUser"] = json!(identity.as_ref().and_then(|claims| claims.fhir_user()));
         print_json(&value);
     } else {
-        println!();
+        outln!();
         print_token(&token, args.show_tokens);
         if let Some(claims) = &identity {
-            println!(
+            outln!(
                 "id_token verified: sub {}, fhirUser {}",
                 claims.subject().unwrap_or("-"),
                 claims.fhir_user().unwrap_or("-")
@@ -98,19 +118,24 @@ fn wait_for_callback(
     listener
         .set_nonblocking(true)
         .map_err(|error| Failure::usage(format!("cannot poll the listener: {error}")))?;
-    let deadline = Instant::now() + wait;
+    let deadline = Instant::now().checked_add(wait).ok_or_else(|| {
+        Failure::usage(format!(
+            "--wait {} s is too long for this system's clock; give at most {MAX_SECONDS}",
+            wait.as_secs()
+        ))
+    })?;
     let spinner = std::io::stderr().is_terminal();
     let frames = ['|', '/', '-', '\\'];
     let mut frame = 0;
     if !spinner {
-        eprintln!(
+        errln!(
             "waiting for the browser to come back to http://127.0.0.1:{port}{redirect_path} ..."
         );
     }
     loop {
         if Instant::now() > deadline {
             if spinner {
-                eprintln!();
+                errln!();
             }
             return Err(Failure::server(format!(
                 "no callback within {} s; run again and finish signing in, or raise --wait",
@@ -121,14 +146,14 @@ fn wait_for_callback(
             Ok((stream, _)) => {
                 if let Some(target) = serve(stream, request, redirect_path) {
                     if spinner {
-                        eprintln!("\rbrowser returned                                   ");
+                        errln!("\rbrowser returned                                   ");
                     }
                     return Ok(format!("http://127.0.0.1:{port}{target}"));
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
                 if spinner {
-                    eprint!(
+                    err!(
                         "\r{} waiting for the browser to sign in ... ",
                         frames[frame % frames.len()]
                     );
@@ -205,6 +230,6 @@ fn open_browser(url: &str) {
         std::process::Command::new("xdg-open").arg(url).spawn()
     };
     if let Err(error) = command {
-        eprintln!("could not open a browser ({error}); open the URL above yourself");
+        errln!("could not open a browser ({error}); open the URL above yourself");
     }
 }

@@ -1,5 +1,6 @@
 //! `-v`: log lines on stderr. The library never logs secrets; this prints what it logs.
 
+use crate::output::errln;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
 struct StderrLogger {
@@ -8,9 +9,13 @@ struct StderrLogger {
 
 impl Log for StderrLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        // ureq's HTTP codec hex-dumps every byte on the wire at trace level, secrets included:
-        // never print it, whatever the verbosity.
-        if metadata.level() == Level::Trace && metadata.target().starts_with("ureq_proto") {
+        // At trace level ureq prints what it otherwise redacts: the full request URL (the
+        // authorization request's state), the `Location` header (the code and state the server
+        // redirects with), and ureq-proto hex-dumps every byte on the wire, secrets included.
+        // ureq asks `log_enabled!(Trace)` for its own targets before showing those, so refusing
+        // trace for every `ureq*` target keeps them redacted at any verbosity; its debug lines
+        // (method, host, status, the non-sensitive headers) still show with -vv.
+        if metadata.level() == Level::Trace && metadata.target().starts_with("ureq") {
             return false;
         }
         metadata.level() <= self.level
@@ -27,7 +32,7 @@ impl Log for StderrLogger {
             Level::Debug => "DEBUG",
             Level::Trace => "TRACE",
         };
-        eprintln!("{level} {}: {}", record.target(), record.args());
+        errln!("{level} {}: {}", record.target(), record.args());
     }
 
     fn flush(&self) {}

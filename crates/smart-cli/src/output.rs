@@ -1,0 +1,61 @@
+//! Writing to stdout and stderr without panicking.
+//!
+//! `println!` panics when stdout is a closed pipe (`smart demo | head -1`), and Rust ignores
+//! `SIGPIPE`, so the command would die with a panic and exit code 101. Every line of output goes
+//! through [`outln!`] instead: when the reader has gone away the command stops quietly with exit
+//! code 0 (like `ripgrep`), and any other write failure is reported in one line with exit code 1.
+//! Lines on stderr ([`errln!`]) are best effort: a closed stderr is ignored.
+
+use std::fmt;
+use std::io::{self, Write};
+
+/// Writes one line (or, with `print`-style use, any text) to stdout.
+macro_rules! outln {
+    () => {
+        $crate::output::stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes one line to stderr, best effort.
+macro_rules! errln {
+    () => {
+        $crate::output::stderr(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes text without a newline to stderr, best effort (the spinner).
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::output::stderr(format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {err, errln, outln};
+
+/// Writes to stdout; a closed pipe ends the process quietly with exit code 0.
+pub(crate) fn stdout(text: fmt::Arguments<'_>) {
+    let mut out = io::stdout().lock();
+    if let Err(error) = out.write_fmt(text).and_then(|()| out.flush()) {
+        drop(out);
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            // The reader has all it wanted (`| head`): stop, as SIGPIPE would, but quietly.
+            std::process::exit(0);
+        }
+        stderr(format_args!(
+            "error: cannot write the output to stdout: {error}\n"
+        ));
+        std::process::exit(1);
+    }
+}
+
+/// Writes to stderr and flushes; errors are ignored (there is nowhere left to report them).
+pub(crate) fn stderr(text: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(text).and_then(|()| err.flush());
+}
