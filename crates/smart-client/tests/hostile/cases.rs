@@ -15,6 +15,7 @@ use crate::{Ctx, run_case};
 const NOT_HTTPS: &str =
     "the target is not https:// (or loopback http:// with allow_insecure_localhost)";
 const GIB: u64 = 1024 * 1024 * 1024;
+const TEN_MB: u64 = 10_000_000;
 
 /// A token and introspection answer with `value` as both `expires_in` and `exp`.
 fn lenient(value: &str) -> Answer {
@@ -70,21 +71,25 @@ macro_rules! cases {
 cases! {
     // Bodies that are not a usable JSON object.
     invalid_json: |ctx| Answer::json(200, format!(r#"{{"access_token": "{MARKER}", "token_type": "#)) => Expect::Body(Json::Syntax);
-    json_array: |ctx| Answer::json(200, format!(r#"[{{"access_token": "{MARKER}", "active": true}}]"#)) => Expect::Body(Json::NotAnObject);
+    json_array: |ctx| Answer::json(200, format!(r#"[{{"access_token": "{MARKER}", "active": true}}]"#)) => Expect::Body(Json::NotAnObject("array"));
     empty_body: |ctx| Answer::json(200, "") => Expect::Body(Json::Empty);
-    html_with_200: |ctx| Answer::body(200, "text/html", format!("<!doctype html><html><body>Sign in {MARKER}</body></html>")) => Expect::Body(Json::Syntax);
+    html_with_200: |ctx| Answer::body(200, "text/html", format!("<!doctype html><html><body>Sign in {MARKER}</body></html>")) => Expect::Body(Json::SyntaxAt { line: 1, column: 1 });
     status_204: |ctx| Answer::Raw(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n".to_vec()) => Expect::Body(Json::Empty);
     nesting_10000_arrays: |ctx| Answer::json(200, nested("[", "]")) => Expect::Body(Json::TooDeep);
     nesting_10000_objects: |ctx| Answer::json(200, nested(r#"{"a":"#, "}")) => Expect::Body(Json::TooDeep);
     nesting_10000_top_level: |ctx| Answer::json(200, format!("{}{}", "[".repeat(10_000), "]".repeat(10_000))) => Expect::Body(Json::TooDeep);
-    duplicate_keys: |ctx| Answer::json(200, r#"{"access_token": "at-1", "access_token": "at-2", "token_type": "Bearer", "active": true}"#) => Expect::Body(Json::DuplicateKey);
-    invalid_utf8: |ctx| Answer::json(200, b"{\"access_token\": \"at-\xff\xfe\", \"token_type\": \"Bearer\", \"active\": true}") => Expect::Body(Json::InvalidUtf8);
+    duplicate_keys: |ctx| Answer::json(200, r#"{"access_token": "at-1", "access_token": "at-2", "token_type": "Bearer", "active": true}"#) => Expect::Body(Json::DuplicateKey("access_token"));
+    invalid_utf8: |ctx| Answer::json(200, b"{\"access_token\": \"at-\xff\xfe\", \"token_type\": \"Bearer\", \"active\": true}") => Expect::Body(Json::InvalidUtf8 { offset: 21 });
 
     // A 200 without the field the flow needs.
     missing_required_field: |ctx| Answer::json(200, r#"{"token_type": "Bearer", "expires_in": 3600}"#) => Expect::MissingField;
 
     // Size, time and broken connections.
-    body_10_mb: |ctx| Answer::Stream { len: 10_000_000, chunked: false, stall_after: None } => Expect::TooLarge;
+    // 10 MB announced, all but the last byte sent, then a stall: a transport that read whole
+    // bodies before checking them would wait for that byte and time out.
+    body_10_mb: |ctx| Answer::Stream { len: TEN_MB, chunked: false, stall_after: Some(TEN_MB - 1) } => Expect::TooLarge;
+    body_10_mb_chunked: |ctx| Answer::Stream { len: TEN_MB, chunked: true, stall_after: Some(TEN_MB - 1) } => Expect::TooLarge;
+    body_10_mb_complete: |ctx| Answer::Stream { len: TEN_MB, chunked: false, stall_after: None } => Expect::TooLarge;
     body_1_gib: |ctx| Answer::Stream { len: GIB, chunked: false, stall_after: None } => Expect::TooLarge;
     body_1_gib_chunked: |ctx| Answer::Stream { len: GIB, chunked: true, stall_after: None } => Expect::TooLarge;
     // The cap exactly: a body of the cap is read; one byte more is refused as soon as it

@@ -1,39 +1,62 @@
 //! What each flow must make of a case, and a short description of what it did.
 
+use std::time::Duration;
+
 use smart_client::core::TokenUrl;
 use smart_client::core::json::JsonError;
 use smart_client::discovery::DiscoveryError;
 use smart_client::token::{Deviation, ErrorCode, TokenError};
 use smart_client::{ClientError, TransportErrorKind};
 
-use crate::flows::{CAP, Flow, Got};
+use crate::TIMEOUT_SLACK;
+use crate::flows::{CAP, Flow, Got, TIMEOUT};
 use crate::server::{Seen, Server};
 
 /// A marker the hostile bodies carry where no error may echo it.
 pub(crate) const MARKER: &str = "HOSTILE-MARKER";
 
-/// The problem [`JsonError`] must name.
+/// The problem [`JsonError`] must name, with what `docs/security.md` says of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Json {
     Empty,
-    InvalidUtf8,
+    /// The offset of the first invalid byte.
+    InvalidUtf8 {
+        offset: usize,
+    },
+    /// Any syntax error.
     Syntax,
-    NotAnObject,
-    DuplicateKey,
+    /// A syntax error at this line and column.
+    SyntaxAt {
+        line: usize,
+        column: usize,
+    },
+    /// What the top level is (`array`, ...).
+    NotAnObject(&'static str),
+    /// The repeated key.
+    DuplicateKey(&'static str),
     TooDeep,
 }
 
 impl Json {
     fn matches(self, error: &JsonError) -> bool {
-        matches!(
-            (self, error),
+        match (self, error) {
             (Self::Empty, JsonError::Empty)
-                | (Self::InvalidUtf8, JsonError::InvalidUtf8 { .. })
-                | (Self::Syntax, JsonError::Syntax { .. })
-                | (Self::NotAnObject, JsonError::NotAnObject { .. })
-                | (Self::DuplicateKey, JsonError::DuplicateKey { .. })
-                | (Self::TooDeep, JsonError::TooDeep)
-        )
+            | (Self::Syntax, JsonError::Syntax { .. })
+            | (Self::TooDeep, JsonError::TooDeep) => true,
+            (Self::InvalidUtf8 { offset }, JsonError::InvalidUtf8 { offset: found }) => {
+                offset == *found
+            }
+            (
+                Self::SyntaxAt { line, column },
+                JsonError::Syntax {
+                    line: found_line,
+                    column: found_column,
+                },
+            ) => (line, column) == (*found_line, *found_column),
+            (Self::NotAnObject(kind), JsonError::NotAnObject { found }) => kind == *found,
+            (Self::DuplicateKey(key), JsonError::DuplicateKey { key: found }) => key == found,
+            _ => false,
+        }
     }
 }
 
@@ -46,9 +69,11 @@ pub(crate) enum Expect {
     /// with nothing advertised; token calls fail with `MissingField("access_token")`,
     /// introspection with `MissingField("active")`.
     MissingField,
-    /// `ResponseTooLarge` with the configured cap.
+    /// `ResponseTooLarge` with the configured cap, before the timeout (so without waiting for
+    /// the rest of the body).
     TooLarge,
-    /// `Network` with `TransportErrorKind::Timeout`, within the timeout.
+    /// `Network` with `TransportErrorKind::Timeout`, no sooner than the timeout and at most
+    /// [`TIMEOUT_SLACK`] later.
     Timeout,
     /// `Network`: the connection broke or the answer is not HTTP (`Io` or `Protocol`).
     Broken,
@@ -67,8 +92,8 @@ pub(crate) enum Expect {
     /// document; POSTs refuse it and the second server sees nothing.
     FollowedToOther,
     /// A usable answer read leniently: token calls succeed with this `expires_in` (and this
-    /// deviation recorded), introspection with `active` and this `exp`; discovery succeeds
-    /// with nothing advertised.
+    /// deviation recorded), introspection with `active` and this `exp` (when `None`, with a
+    /// `WrongType` deviation for `exp`); discovery succeeds with nothing advertised.
     Lenient {
         expires_in: Option<u64>,
         deviation: Option<Deviation>,
@@ -85,6 +110,7 @@ pub(crate) fn check(
     flow: Flow,
     expect: &Expect,
     result: &Result<Got, ClientError>,
+    call: Duration,
     hostile: &Server,
     other: &Server,
 ) -> Result<(), String> {
@@ -93,6 +119,20 @@ pub(crate) fn check(
         if shown.contains(MARKER) {
             return Err(format!("the error echoes the body: {shown}"));
         }
+    }
+    match expect {
+        Expect::Timeout if call < TIMEOUT || call > TIMEOUT + TIMEOUT_SLACK => {
+            return Err(format!(
+                "the call timed out after {call:?}, not between {TIMEOUT:?} and {:?}",
+                TIMEOUT + TIMEOUT_SLACK
+            ));
+        }
+        Expect::TooLarge if call >= TIMEOUT => {
+            return Err(format!(
+                "the body was refused only after {call:?}: the client waited for more than the cap"
+            ));
+        }
+        _ => {}
     }
     let ok = match expect {
         Expect::Blocked(_) | Expect::FollowedToHttps | Expect::FollowedToOther => {
@@ -234,7 +274,14 @@ fn answer_handled(flow: Flow, expect: &Expect, result: &Result<Got, ClientError>
                         .as_ref()
                         .is_none_or(|wanted| token.deviations().contains(wanted))
             }
-            Ok(Got::Introspection(info)) => info.active() && info.exp() == *exp,
+            Ok(Got::Introspection(info)) => {
+                info.active()
+                    && info.exp() == *exp
+                    && (exp.is_some()
+                        || info.deviations().iter().any(|deviation| {
+                            matches!(deviation, Deviation::WrongType { field, .. } if field == "exp")
+                        }))
+            }
             Err(_) => false,
         },
         Expect::Blocked(_) | Expect::FollowedToHttps | Expect::FollowedToOther => false,

@@ -2,7 +2,7 @@
 //! default ureq transport over loopback.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use smart_client::discovery::SmartConfiguration;
@@ -68,8 +68,16 @@ impl Flow {
         self != Self::Discovery
     }
 
-    /// Runs the flow against the server at `root` (`http://127.0.0.1:<port>`).
-    pub(crate) fn run(self, root: &str) -> Result<Got, ClientError> {
+    /// Runs the flow against the server at `root` (`http://127.0.0.1:<port>`): the result,
+    /// and how long the call that meets the hostile answer took (set-up, the authorization
+    /// request and the introspection flow's discovery excluded).
+    pub(crate) fn run(self, root: &str) -> (Result<Got, ClientError>, Duration) {
+        let mut call = Duration::ZERO;
+        let result = self.run_timed(root, &mut call);
+        (result, call)
+    }
+
+    fn run_timed(self, root: &str, call: &mut Duration) -> Result<Got, ClientError> {
         let builder = ClientConfig::builder(format!("{root}/fhir"))
             .client_id("hostile-test-app")
             .redirect_uri("https://app.example/callback")
@@ -91,30 +99,46 @@ impl Flow {
                 .assertion_signer(signer()),
         };
         let client = SmartClient::new(builder.build()?, ClientType::Public)?;
+        let timed = |call: &mut Duration, f: &dyn Fn() -> Result<Got, ClientError>| {
+            let started = Instant::now();
+            let result = f();
+            *call = started.elapsed();
+            result
+        };
         match self {
-            Self::Discovery => client.discover().map(Got::Discovery),
+            Self::Discovery => timed(call, &|| client.discover().map(Got::Discovery)),
             Self::CodeExchange => {
                 let pending = client.authorize(AuthorizeOptions::new())?.into_pending();
                 let callback = format!(
                     "https://app.example/callback?code=code-1&state={}",
                     pending.state().expose_secret()
                 );
-                client
-                    .complete_authorization(&callback, &pending)
-                    .map(|token| Got::Token(Box::new(token)))
+                timed(call, &|| {
+                    client
+                        .complete_authorization(&callback, &pending)
+                        .map(|token| Got::Token(Box::new(token)))
+                })
             }
-            Self::Refresh => client
-                .refresh(&RefreshToken::new("rt-1"), None)
-                .map(|token| Got::Token(Box::new(token))),
-            Self::BackendServices => client
-                .backend_services_token(None)
-                .map(|token| Got::Token(Box::new(token))),
+            Self::Refresh => timed(call, &|| {
+                client
+                    .refresh(&RefreshToken::new("rt-1"), None)
+                    .map(|token| Got::Token(Box::new(token)))
+            }),
+            Self::BackendServices => timed(call, &|| {
+                client
+                    .backend_services_token(None)
+                    .map(|token| Got::Token(Box::new(token)))
+            }),
             Self::Introspection => {
+                // The good discovery document first, so that only the introspection is timed.
+                client.discover()?;
                 let token = AccessToken::new("at-to-check");
                 let bearer = AccessToken::new("at-introspector");
-                client
-                    .introspect(TokenRef::Access(&token), IntrospectWith::Bearer(&bearer))
-                    .map(|info| Got::Introspection(Box::new(info)))
+                timed(call, &|| {
+                    client
+                        .introspect(TokenRef::Access(&token), IntrospectWith::Bearer(&bearer))
+                        .map(|info| Got::Introspection(Box::new(info)))
+                })
             }
         }
     }
