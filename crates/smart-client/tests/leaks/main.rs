@@ -24,6 +24,7 @@ mod server;
 use std::error::Error;
 use std::fmt::Debug;
 use std::net::TcpListener;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
@@ -87,57 +88,154 @@ impl Exhibits {
     }
 }
 
-/// A P-384 key, loaded back through its PEM and its private JWK, and every form of its
-/// secret: the PKCS#8 PEM (whose base64 holds `d` at some alignment) and `d` itself.
+/// A private key, loaded back through its PEM and its private JWK, and every form of its
+/// secret: the private JWK members as the JWK writes them, and their bytes (which the PKCS#8
+/// PEM's base64 holds at some alignment).
 struct Key {
     pem: String,
     jwk: String,
+    /// The private members of the JWK: name and base64url text.
+    private: Vec<(&'static str, String)>,
+}
+
+/// One DER element: its tag, its contents, and what follows it.
+fn der_element(input: &[u8]) -> (u8, &[u8], &[u8]) {
+    let (length, header) = if input[1] < 0x80 {
+        (usize::from(input[1]), 2)
+    } else {
+        let count = usize::from(input[1] & 0x7f);
+        let length = input[2..2 + count]
+            .iter()
+            .fold(0usize, |length, byte| (length << 8) | usize::from(*byte));
+        (length, 2 + count)
+    };
+    (
+        input[0],
+        &input[header..header + length],
+        &input[header + length..],
+    )
+}
+
+/// The DER of a PEM's base64 body.
+fn pem_der(pem: &str) -> Vec<u8> {
+    let body: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    Base64::decode_vec(&body).unwrap()
 }
 
 impl Key {
     fn generate() -> Self {
         let key = PrivateKey::generate_p384().unwrap();
         let pem = key.to_pkcs8_pem().unwrap().to_string();
+        let der = pem_der(&pem);
         // In P-384 PKCS#8 the private scalar follows `version 1, OCTET STRING (48)`.
-        let body: String = pem
-            .lines()
-            .filter(|line| !line.starts_with("-----"))
-            .collect();
-        let der = Base64::decode_vec(&body).unwrap();
         let at = der
             .windows(5)
             .position(|window| window == [0x02, 0x01, 0x01, 0x04, 0x30])
             .unwrap()
             + 5;
-        let d = &der[at..at + 48];
+        let d = Base64UrlUnpadded::encode_string(&der[at..at + 48]);
         let public: Value = serde_json::to_value(key.public_jwk(None)).unwrap();
         let jwk = json!({
             "kty": "EC",
             "crv": "P-384",
             "x": public["x"],
             "y": public["y"],
-            "d": Base64UrlUnpadded::encode_string(d),
+            "d": d,
         })
         .to_string();
-        // `d` is right: the JWK loads (x and y are checked against it) to the same key.
+        Self::checked(&key, pem, jwk, vec![("d", d)])
+    }
+
+    /// An RSA 2048 key (RS384 assertions), generated once per test binary: `d`, `p`, `q`,
+    /// `dp`, `dq` and `qi` are all secret.
+    fn rsa() -> &'static Self {
+        static RSA: OnceLock<Key> = OnceLock::new();
+        RSA.get_or_init(|| {
+            let key = PrivateKey::generate_rsa(2048).unwrap();
+            let pem = key.to_pkcs8_pem().unwrap().to_string();
+            let der = pem_der(&pem);
+            // PrivateKeyInfo { version, algorithm, OCTET STRING { RSAPrivateKey { version,
+            // n, e, d, p, q, dp, dq, qi } } }
+            let (_, info, _) = der_element(&der);
+            let (_, _, rest) = der_element(info);
+            let (_, _, rest) = der_element(rest);
+            let (tag, octets, _) = der_element(rest);
+            assert_eq!(tag, 0x04);
+            let (_, mut fields, _) = der_element(octets);
+            let mut numbers = Vec::new();
+            while !fields.is_empty() {
+                let (tag, value, rest) = der_element(fields);
+                assert_eq!(tag, 0x02);
+                let unsigned: Vec<u8> = value.iter().copied().skip_while(|b| *b == 0).collect();
+                numbers.push(Base64UrlUnpadded::encode_string(&unsigned));
+                fields = rest;
+            }
+            assert_eq!(numbers.len(), 9, "an RSAPrivateKey has nine integers");
+            let names = ["version", "n", "e", "d", "p", "q", "dp", "dq", "qi"];
+            let mut jwk = Map::new();
+            jwk.insert("kty".to_owned(), Value::from("RSA"));
+            for (name, number) in names.iter().zip(&numbers).skip(1) {
+                jwk.insert((*name).to_owned(), Value::from(number.clone()));
+            }
+            let private = names
+                .iter()
+                .zip(&numbers)
+                .skip(3)
+                .map(|(name, number)| (*name, number.clone()))
+                .collect();
+            Self::checked(&key, pem, Value::Object(jwk).to_string(), private)
+        })
+    }
+
+    /// The key, after checking that its private JWK loads back to it.
+    fn checked(
+        key: &PrivateKey,
+        pem: String,
+        jwk: String,
+        private: Vec<(&'static str, String)>,
+    ) -> Self {
         assert_eq!(
             PrivateKey::from_jwk(&jwk).unwrap().thumbprint(),
             key.thumbprint()
         );
-        Self { pem, jwk }
+        Self { pem, jwk, private }
     }
 
-    /// The key's secret in every form: `d` as the JWK writes it, and the scalar's bytes in
-    /// every encoding (which covers the PEM, whose base64 holds them at some alignment).
-    /// The PEM's other lines hold only the public point and algorithm identifiers.
+    /// The key's secret in every form: each private member as the JWK writes it, and its
+    /// bytes in every encoding (which covers the PEM, whose base64 holds them at some
+    /// alignment). The PEM's other parts hold only the public key and algorithm identifiers.
     fn needles(&self, needles: &mut Needles) {
-        let jwk: Value = serde_json::from_str(&self.jwk).unwrap();
-        let d_text = jwk["d"].as_str().unwrap();
-        needles.add_form("the private JWK's d", d_text.as_bytes());
+        for (name, text) in &self.private {
+            Self::member_needles(name, text, needles);
+        }
+    }
+
+    fn member_needles(name: &str, text: &str, needles: &mut Needles) {
+        needles.add_form(&format!("the private JWK's {name}"), text.as_bytes());
         needles.add(
-            "the private key scalar",
-            &Base64UrlUnpadded::decode_vec(d_text).unwrap(),
+            &format!("the private key's {name}"),
+            &Base64UrlUnpadded::decode_vec(text).unwrap(),
         );
+    }
+
+    /// Each private member's needles find it in both the PEM and the JWK: the members were
+    /// read right, and the search would catch either form.
+    fn assert_needles_find_the_key(&self) {
+        for (name, text) in &self.private {
+            let mut needles = Needles::default();
+            Self::member_needles(name, text, &mut needles);
+            assert!(
+                needles.find(&self.pem).is_some(),
+                "{name} not found in the PEM"
+            );
+            assert!(
+                needles.find(&self.jwk).is_some(),
+                "{name} not found in the JWK"
+            );
+        }
     }
 
     fn load_pem(&self) -> PrivateKey {
@@ -439,12 +537,20 @@ fn asymmetric_clients_and_backend_services_leak_nothing() {
     capture::install();
     let server = ehr::start(Mode::Good);
     let key = Key::generate();
+    let rsa = Key::rsa();
     let mut exhibits = Exhibits::default();
     let mut state_ok = Exhibits::default();
     let mut one_time = Needles::default();
     key.needles(&mut one_time);
-    for private_key in [key.load_pem(), key.load_jwk()] {
+    rsa.needles(&mut one_time);
+    for private_key in [
+        key.load_pem(),
+        key.load_jwk(),
+        rsa.load_pem(),
+        rsa.load_jwk(),
+    ] {
         exhibits.debug("PrivateKey", &private_key);
+        exhibits.debug("KeySigner", &private_key.signer(None).unwrap());
         let client = asymmetric(&server, private_key);
         exhibits.debug("AssertionSigner", &client.config().assertion_signer());
         every_flow(&client, &mut exhibits, &mut state_ok, &mut one_time, true);
@@ -458,7 +564,24 @@ fn asymmetric_clients_and_backend_services_leak_nothing() {
     let assertions = captured_assertions(&server, &mut one_time);
     // Per client: two code exchanges, a refresh, two client introspections, two
     // revocations and a backend token, each with a fresh assertion.
-    assert_eq!(assertions, 2 * 8, "assertions captured");
+    assert_eq!(assertions, 4 * 8, "assertions captured");
+    let algorithms: Vec<String> = server
+        .request_bodies()
+        .iter()
+        .flat_map(|body| smart_client::core::form::decode(body))
+        .filter(|(name, _)| name == "client_assertion")
+        .map(|(_, assertion)| {
+            let (header, _) = smart_client::jwt::decode_unverified(&assertion).unwrap();
+            header["alg"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    for alg in ["ES384", "RS384"] {
+        assert_eq!(
+            algorithms.iter().filter(|found| *found == alg).count(),
+            2 * 8,
+            "{alg} assertions: {algorithms:?}"
+        );
+    }
     assert_no_leaks(&exhibits, &state_ok, &needles::fixed(), &one_time);
     assert_logs_clean(&needles::fixed(), &one_time);
 }
@@ -471,6 +594,7 @@ fn error_paths_leak_nothing() {
     let mut state_ok = Exhibits::default();
     let mut one_time = Needles::default();
     key.needles(&mut one_time);
+    Key::rsa().needles(&mut one_time);
     let mut servers = Vec::new();
     for mode in [
         Mode::OAuthErrors,
@@ -484,6 +608,7 @@ fn error_paths_leak_nothing() {
             symmetric(&server, SecretMethod::Basic),
             symmetric(&server, SecretMethod::Post),
             asymmetric(&server, key.load_pem()),
+            asymmetric(&server, Key::rsa().load_jwk()),
         ] {
             every_flow(&client, &mut exhibits, &mut state_ok, &mut one_time, false);
             if client.client_type() == ClientType::ConfidentialAsymmetric {
@@ -510,6 +635,8 @@ fn error_paths_leak_nothing() {
 
     callback_errors(&server, &mut exhibits, &mut one_time);
     local_errors(&key, &mut exhibits);
+    key_loading_errors(&key, "P-384", &mut exhibits);
+    key_loading_errors(Key::rsa(), "RSA", &mut exhibits);
 
     for server in &servers {
         captured_assertions(server, &mut one_time);
@@ -633,14 +760,21 @@ fn local_errors(key: &Key, exhibits: &mut Exhibits) {
         .kid(" ")
         .build();
     exhibits.error("invalid configuration", &bad.unwrap_err());
+}
 
-    // Keys that do not load, each made from the real one.
+/// Keys that do not load, each made from the real one (`kind` names it in the labels).
+fn key_loading_errors(key: &Key, kind: &str, exhibits: &mut Exhibits) {
     let mut broken_pem = key.pem.clone();
     let middle = broken_pem.len() / 2;
     broken_pem.replace_range(middle..=middle, "!");
     let truncated_pem = key.pem[..key.pem.len() - 40].to_owned();
     let mut wrong_public: Value = serde_json::from_str(&key.jwk).unwrap();
-    wrong_public["x"] = wrong_public["y"].clone();
+    if wrong_public["kty"] == "EC" {
+        wrong_public["x"] = wrong_public["y"].clone();
+    } else {
+        // e = 3: the public exponent no longer fits d.
+        wrong_public["e"] = Value::from("Aw");
+    }
     let d = serde_json::from_str::<Value>(&key.jwk).unwrap()["d"].clone();
     let duplicate_d = key.jwk.replacen('{', &format!("{{\"d\": {d}, "), 1);
     let public_only = key.jwk.replace("\"d\"", "\"private\"");
@@ -652,7 +786,7 @@ fn local_errors(key: &Key, exhibits: &mut Exhibits) {
         ("a truncated PEM", PrivateKey::from_pem(&truncated_pem)),
         ("a PEM given as a JWK", PrivateKey::from_jwk(&key.pem)),
         (
-            "a JWK whose x is not d's",
+            "a JWK whose public part is not d's",
             PrivateKey::from_jwk(&wrong_public.to_string()),
         ),
         ("a JWK with d twice", PrivateKey::from_jwk(&duplicate_d)),
@@ -660,19 +794,65 @@ fn local_errors(key: &Key, exhibits: &mut Exhibits) {
         ("a JWK given as a PEM", PrivateKey::from_pem(&key.jwk)),
     ] {
         let error = result.unwrap_err();
-        exhibits.error(&format!("key loading: {label}"), &error);
+        exhibits.error(&format!("{kind} key loading: {label}"), &error);
     }
 }
+
+/// A proxy password, 16 bytes or more so that the search can find it.
+const PROXY_PASSWORD: &str = "proxy-pa55word-Zq8Lm3Xv";
 
 /// The `Debug` of every public type that holds a secret, made directly.
 #[test]
 fn debug_of_every_secret_holder_leaks_nothing() {
     let key = Key::generate();
+    let rsa = Key::rsa();
+    key.assert_needles_find_the_key();
+    rsa.assert_needles_find_the_key();
+    let names: Vec<&str> = rsa.private.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["d", "p", "q", "dp", "dq", "qi"]);
     let mut one_time = Needles::default();
     key.needles(&mut one_time);
+    rsa.needles(&mut one_time);
     let mut exhibits = Exhibits::default();
     let client_id = ClientId::parse(CLIENT_ID).unwrap();
     let token_url = TokenUrl::parse("https://ehr.example/token").unwrap();
+    for private_key in [rsa.load_pem(), rsa.load_jwk()] {
+        let signer = AssertionSigner::from_key(&private_key, "rsa-kid", None).unwrap();
+        assert_eq!(signer.algorithm(), smart_client::jwt::Algorithm::Rs384);
+        let assertion = signer.sign(&client_id, &token_url).unwrap();
+        one_time.add(
+            "an RS384 client assertion",
+            assertion.expose_secret().as_bytes(),
+        );
+        exhibits.debug("RSA PrivateKey", &private_key);
+        exhibits.debug("RSA KeySigner", &private_key.signer(None).unwrap());
+        exhibits.debug("RS384 AssertionSigner", &signer);
+        exhibits.debug("RS384 ClientAssertion", &assertion);
+        exhibits.text(
+            "the public RSA JWKS JSON",
+            private_key.public_jwk_set(Some("rsa-kid")).to_json(),
+        );
+    }
+    // Proxy credentials in the HTTP options.
+    one_time.add("proxy password", PROXY_PASSWORD.as_bytes());
+    let options =
+        HttpOptions::new().proxy(format!("http://user:{PROXY_PASSWORD}@proxy.example:3128"));
+    exhibits.debug("HttpOptions with a proxy", &options);
+    let proxied = ClientConfig::builder("https://ehr.example/fhir")
+        .http_options(options.clone())
+        .build()
+        .unwrap();
+    exhibits.debug("ClientConfig with a proxy", &proxied);
+    exhibits.debug(
+        "SmartClient with a proxy",
+        &SmartClient::new(proxied, ClientType::Public).unwrap(),
+    );
+    let options_without_scheme =
+        HttpOptions::new().proxy(format!("user:{PROXY_PASSWORD}@proxy.example:3128"));
+    exhibits.debug(
+        "HttpOptions with a proxy without scheme",
+        &options_without_scheme,
+    );
     let private_key = key.load_jwk();
     let signer = AssertionSigner::from_key(&private_key, "kid-1", None).unwrap();
     let assertion = signer.sign(&client_id, &token_url).unwrap();
