@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use smart_sandbox::{Sandbox, demo};
 
+mod commands;
+mod conformance;
+mod robustness;
+
 fn smart() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_smart"));
     command.env_remove("RUST_LOG");
