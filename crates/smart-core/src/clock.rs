@@ -1,4 +1,4 @@
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time.
 ///
@@ -38,9 +38,33 @@ impl FixedClock {
     }
 
     /// A clock that always reads `seconds` after the Unix epoch.
+    ///
+    /// A time beyond what the platform's [`SystemTime`] can represent saturates at the latest
+    /// whole second it can; this never panics.
+    ///
+    /// ```
+    /// use smart_core::{Clock, FixedClock, unix_seconds};
+    ///
+    /// let far = FixedClock::from_unix_seconds(u64::MAX);
+    /// assert!(unix_seconds(far.now()) > 1_000_000_000_000);
+    /// ```
     #[must_use]
     pub fn from_unix_seconds(seconds: u64) -> Self {
-        Self(UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+        let at = |seconds| UNIX_EPOCH.checked_add(Duration::from_secs(seconds));
+        if let Some(time) = at(seconds) {
+            return Self(time);
+        }
+        // The latest representable second: `low` is always representable, `high` never.
+        let (mut low, mut high) = (0_u64, seconds);
+        while high - low > 1 {
+            let middle = low + (high - low) / 2;
+            if at(middle).is_some() {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        Self(at(low).unwrap_or(UNIX_EPOCH))
     }
 }
 
@@ -63,8 +87,21 @@ mod tests {
 
     #[test]
     fn pre_epoch_is_zero() {
-        let before = UNIX_EPOCH - std::time::Duration::from_secs(5);
+        let before = UNIX_EPOCH - Duration::from_secs(5);
         assert_eq!(unix_seconds(before), 0);
+    }
+
+    #[test]
+    fn far_future_fixed_clocks_saturate_instead_of_panicking() {
+        for seconds in [u64::MAX, u64::MAX / 2, i64::MAX as u64 + 1] {
+            let clock = FixedClock::from_unix_seconds(seconds);
+            let read = unix_seconds(clock.now());
+            assert!(read > 1_000_000_000_000, "{seconds}: {read}");
+            assert!(read <= seconds);
+            // Saturated: one second later is not representable.
+            assert!(clock.now().checked_add(Duration::from_secs(1)).is_none() || read == seconds);
+        }
+        assert_eq!(unix_seconds(FixedClock::from_unix_seconds(5).now()), 5);
     }
 
     #[test]

@@ -3,12 +3,18 @@
 //! `serde_json` accepts duplicate keys (the last one wins), which lets two parsers of the same
 //! document disagree. [`parse_object`] refuses them at every depth, refuses anything but an
 //! object at the top, caps the nesting depth, and reports problems without echoing the input:
-//! error messages from here never contain a value from the body.
+//! error messages from here never contain a value from the body (a repeated key is named, with
+//! control characters escaped).
+//!
+//! A body that is refused may still hold secrets (a JWK's `d`, a token): every string of the
+//! partly built value, keys included, is zeroized before it is dropped. `serde_json`'s own
+//! scratch buffer (used for strings with escapes) and the caller's `body` are not touched.
 
 use core::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+use zeroize::Zeroize as _;
 
 /// Deepest nesting [`parse_object`] accepts (the top-level object is depth 1).
 pub const MAX_DEPTH: usize = 64;
@@ -86,7 +92,13 @@ pub fn parse_object(body: &[u8]) -> Result<JsonObject, JsonError> {
         failure: &mut failure,
     }
     .deserialize(&mut deserializer)
-    .and_then(|value| deserializer.end().map(|()| value));
+    .and_then(|mut value| match deserializer.end() {
+        Ok(()) => Ok(value),
+        Err(error) => {
+            scrub_value(&mut value);
+            Err(error)
+        }
+    });
     let value = match value {
         Ok(value) => value,
         Err(error) => {
@@ -98,9 +110,48 @@ pub fn parse_object(body: &[u8]) -> Result<JsonObject, JsonError> {
     };
     match value {
         Value::Object(object) => Ok(object),
-        other => Err(JsonError::NotAnObject {
-            found: kind(&other),
-        }),
+        mut other => {
+            let found = kind(&other);
+            scrub_value(&mut other);
+            Err(JsonError::NotAnObject { found })
+        }
+    }
+}
+
+/// Zeroizes every string, keys included, of a value dropped on an error path: a refused body
+/// may still hold secrets (a JWK's `d`, a token).
+fn scrub_value(value: &mut Value) {
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub_value),
+        Value::Object(members) => scrub_map(members),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+fn scrub_map(map: &mut Map<String, Value>) {
+    // Keys cannot be changed in place: take the entries out.
+    for (mut key, mut value) in core::mem::take(map) {
+        key.zeroize();
+        scrub_value(&mut value);
+    }
+}
+
+/// An object being built; zeroized when dropped before it is complete (a later error).
+struct PartialObject(Map<String, Value>);
+
+impl Drop for PartialObject {
+    fn drop(&mut self) {
+        scrub_map(&mut self.0);
+    }
+}
+
+/// An array being built; zeroized when dropped before it is complete (a later error).
+struct PartialArray(Vec<Value>);
+
+impl Drop for PartialArray {
+    fn drop(&mut self) {
+        self.0.iter_mut().for_each(scrub_value);
     }
 }
 
@@ -195,28 +246,30 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         if self.depth > MAX_DEPTH {
             return Err(self.fail(JsonError::TooDeep));
         }
-        let mut items = Vec::new();
+        let mut items = PartialArray(Vec::new());
         while let Some(item) = seq.next_element_seed(self.child())? {
-            items.push(item);
+            items.0.push(item);
         }
-        Ok(Value::Array(items))
+        Ok(Value::Array(core::mem::take(&mut items.0)))
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Value, A::Error> {
         if self.depth > MAX_DEPTH {
             return Err(self.fail(JsonError::TooDeep));
         }
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(self.fail(JsonError::DuplicateKey {
+        let mut object = PartialObject(Map::new());
+        while let Some(mut key) = map.next_key::<String>()? {
+            if object.0.contains_key(&key) {
+                let error = JsonError::DuplicateKey {
                     key: crate::transport::display_text(&key, 64),
-                }));
+                };
+                key.zeroize();
+                return Err(self.fail(error));
             }
             let value = map.next_value_seed(self.child())?;
-            object.insert(key, value);
+            object.0.insert(key, value);
         }
-        Ok(Value::Object(object))
+        Ok(Value::Object(core::mem::take(&mut object.0)))
     }
 }
 
@@ -283,6 +336,20 @@ mod tests {
             parse_object(br#"{"a": [{"b": 1, "b": 1}]}"#),
             Err(JsonError::DuplicateKey { .. })
         ));
+    }
+
+    #[test]
+    fn refused_values_are_scrubbed() {
+        let mut value = serde_json::json!({"d": "secret", "k": ["x", {"y": "z"}], "n": 1});
+        scrub_value(&mut value);
+        assert_eq!(value, serde_json::json!({}));
+        let mut items = PartialArray(vec![Value::from("secret")]);
+        items.0.iter_mut().for_each(scrub_value);
+        assert_eq!(items.0, [Value::from("")]);
+        // A refused document still parses its parts first; nothing panics while scrubbing.
+        assert!(parse_object(br#"{"d": "secret", "e": [1, "two"], "d": "again"}"#).is_err());
+        assert!(parse_object(br#"[{"d": "secret"}]"#).is_err());
+        assert!(parse_object(br#"{"d": "secret"} trailing"#).is_err());
     }
 
     #[test]

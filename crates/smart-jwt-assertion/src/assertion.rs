@@ -1,11 +1,10 @@
 use core::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 use smart_core::{
     ClientId, Clock, JwksUrl, OsRandom, RandomSource, SystemClock, TokenUrl, TransportPolicy,
-    unix_seconds,
 };
 
 use crate::{Algorithm, Error, JwsSigner, PrivateKey, b64url, sign_compact};
@@ -171,8 +170,9 @@ impl AssertionSigner {
     ///
     /// # Errors
     ///
-    /// [`Error::Random`] when the OS has no randomness, [`Error::Sign`] or
-    /// [`Error::SignatureLength`] when the signer fails.
+    /// [`Error::Random`] when the OS has no randomness, [`Error::ClockBeforeEpoch`] when the
+    /// clock reads a time before 1970, [`Error::Sign`] or [`Error::SignatureLength`] when the
+    /// signer fails.
     pub fn sign(
         &self,
         client_id: &ClientId,
@@ -193,7 +193,12 @@ impl AssertionSigner {
         clock: &dyn Clock,
         rng: &mut dyn RandomSource,
     ) -> Result<ClientAssertion, Error> {
-        let now = unix_seconds(clock.now());
+        // A clock before 1970 would give `iat` 0 and an assertion that expired long ago.
+        let now = clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| Error::ClockBeforeEpoch)?
+            .as_secs();
         let mut jti = [0u8; JTI_BYTES];
         rng.fill(&mut jti)?;
 

@@ -166,6 +166,12 @@ pub enum Error {
         /// The lifetime asked for.
         lifetime: Duration,
     },
+    /// The clock reads a time before 1970, so `iat` and `exp` cannot be written (the
+    /// assertion would be expired before it was sent).
+    #[error(
+        "the clock reads a time before 1970-01-01; set the system clock (or the Clock passed in) to the current time"
+    )]
+    ClockBeforeEpoch,
     /// The signer failed.
     #[error(transparent)]
     Sign(#[from] SignError),

@@ -298,6 +298,29 @@ impl VerifiedJws {
 /// Keys named by the token itself (`jku`, `jwk`, `x5u`, `x5c` headers) are never used: only
 /// `keys` is trusted. RSA keys under 2048 bits are refused.
 ///
+/// ```
+/// use serde_json::{Map, Value};
+/// use smart_jwt_assertion::{Algorithm, Error, PrivateKey, sign_compact, verify_compact};
+///
+/// let key = PrivateKey::generate_p384()?;
+/// let mut header = Map::new();
+/// header.insert("kid".into(), Value::from("k1"));
+/// let mut claims = Map::new();
+/// claims.insert("sub".into(), Value::from("patient-1"));
+/// let token = sign_compact(&header, &claims, &key.signer(None)?)?;
+///
+/// // Verify against the signer's published JWK Set, accepting ES384 only.
+/// let keys = key.public_jwk_set(Some("k1"));
+/// let verified = verify_compact(&token, &keys, &[Algorithm::Es384])?;
+/// assert_eq!(verified.claims()["sub"], "patient-1");
+/// assert_eq!(verified.kid(), Some("k1"));
+///
+/// // An algorithm the caller does not allow is refused before any key is tried.
+/// let refused = verify_compact(&token, &keys, &[Algorithm::Rs384]);
+/// assert!(matches!(refused, Err(Error::AlgorithmNotAllowed { .. })));
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Errors
 ///
 /// As listed above; also [`Error::FeatureDisabled`] for an algorithm this build leaves out.

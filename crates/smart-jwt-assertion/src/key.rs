@@ -182,6 +182,37 @@ impl PrivateKey {
     /// `use` and `key_ops` are ignored: give the `kid` to [`AssertionSigner`](crate::AssertionSigner)
     /// and the algorithm to [`PrivateKey::signer`].
     ///
+    /// ```
+    /// use smart_jwt_assertion::{Algorithm, Error, PrivateKey};
+    ///
+    /// // In real use, read this from a secret store, not from source code.
+    /// let jwk = r#"{
+    ///   "kty": "EC", "crv": "P-384",
+    ///   "x": "UQ5HS4EYfeqZzqQHTHEzESrxzSbebEhzbZ4R6nBmWnS6eDR5iOP3dSN4OzYI3Yp8",
+    ///   "y": "L1saCT3f_DQPEgA2X039xVTEpCAdf5PC7vPJMFh3MTPzDBoxh7no5fi0bDy3MObV",
+    ///   "d": "hYSCnVZOLwjfuKe47ctzquCiNsEmczuYfye_0pwN03TK45RMiKIPnjvs7NGwbmBg"
+    /// }"#;
+    /// let key = PrivateKey::from_jwk(jwk)?;
+    /// assert_eq!(key.default_algorithm(), Algorithm::Es384);
+    /// assert_eq!(key.thumbprint(), "j4Yy9meVSimPT8-iTl7DjNJC1f9IIj3oUCaBkTR6KN0");
+    ///
+    /// // A public JWK cannot sign.
+    /// let public = r#"{"kty": "EC", "crv": "P-384",
+    ///   "x": "UQ5HS4EYfeqZzqQHTHEzESrxzSbebEhzbZ4R6nBmWnS6eDR5iOP3dSN4OzYI3Yp8",
+    ///   "y": "L1saCT3f_DQPEgA2X039xVTEpCAdf5PC7vPJMFh3MTPzDBoxh7no5fi0bDy3MObV"}"#;
+    /// assert!(matches!(PrivateKey::from_jwk(public), Err(Error::PublicKeyOnly { .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Security
+    ///
+    /// The parsed members are zeroized when the key is built or refused, including when the
+    /// JSON itself is refused part-way (see [`smart_core::json`]). `jwk_json` is the caller's:
+    /// zeroize it after use if it held the key (for example, read it into a
+    /// [`Zeroizing<String>`](zeroize::Zeroizing)). `serde_json`'s internal scratch buffer is
+    /// not scrubbed: it holds a member only if it was written with JSON escapes (`\u0041`),
+    /// which base64url never needs.
+    ///
     /// # Errors
     ///
     /// - [`Error::JwkJson`]: not a JSON object (duplicate members are refused too);
@@ -303,16 +334,27 @@ impl PrivateKey {
     /// This takes a while: about 0.1–1 s for 2048 bits and several seconds for 4096 bits in
     /// optimised builds, much longer in debug builds.
     ///
+    /// ```no_run
+    /// use smart_jwt_assertion::{Algorithm, PrivateKey};
+    ///
+    /// let key = PrivateKey::generate_rsa(2048)?;
+    /// assert_eq!(key.default_algorithm(), Algorithm::Rs384);
+    /// // Keep the private key (PKCS#8 PEM, zeroized on drop) where only its owner reads it,
+    /// // and register the public JWK Set with the authorization server.
+    /// let pem = key.to_pkcs8_pem()?;
+    /// assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    /// let reloaded = PrivateKey::from_pem(&pem)?;
+    /// assert_eq!(reloaded.public_jwk(None), key.public_jwk(None));
+    /// println!("{}", key.public_jwk_set(Some("key-1")).to_json_pretty());
+    /// # Ok::<(), smart_jwt_assertion::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::RsaGenerateBits`] for any other size, [`Error::KeyGeneration`] if generation
-    /// fails, [`Error::FeatureDisabled`] without the `rs384` feature.
-    ///
-    /// # Panics
-    ///
-    /// If the operating system's random number generator fails mid-way (the `rsa` crate's
-    /// generator interface cannot report it). It is checked once before starting, so this
-    /// needs the OS to fail between two calls.
+    /// [`Error::RsaGenerateBits`] for any other size, [`Error::Random`] if the operating
+    /// system's random number generator fails (before or during generation; no key is
+    /// returned), [`Error::KeyGeneration`] if generation fails otherwise,
+    /// [`Error::FeatureDisabled`] without the `rs384` feature.
     pub fn generate_rsa(bits: usize) -> Result<Self, Error> {
         if !matches!(bits, 2048 | 3072 | 4096) {
             return Err(Error::RsaGenerateBits { bits });

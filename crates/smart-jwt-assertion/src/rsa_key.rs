@@ -82,16 +82,11 @@ pub(crate) fn from_jwk(object: &Map<String, Value>) -> Result<RsaPrivateKey, Err
     let d = b64url_member(object, "d")?.ok_or(missing("d"))?;
     let p = b64url_member(object, "p")?;
     let q = b64url_member(object, "q")?;
-    let n_bytes = strip_leading_zeros(&n);
-    let n_bits = significant_bits(n_bytes);
-    check_size(n_bits)?;
-    let bits = precision(n_bytes);
-    let n = uint(n_bytes, bits, "n")?;
-    let e = uint(strip_leading_zeros(&e), precision(&e), "e")?;
-    let d = uint(&d, bits, "d")?;
+    // Check everything that can fail before any secret becomes a BoxedUint, and hold the
+    // BoxedUints in Zeroizing: an early return then leaves no unzeroized copy behind.
     let primes = match (p, q) {
-        (Some(p), Some(q)) => vec![uint(&p, bits, "p")?, uint(&q, bits, "q")?],
-        (None, None) => Vec::new(),
+        (Some(p), Some(q)) => Some((p, q)),
+        (None, None) => None,
         _ => {
             return Err(Error::InvalidJwk {
                 member: Some("p"),
@@ -99,7 +94,20 @@ pub(crate) fn from_jwk(object: &Map<String, Value>) -> Result<RsaPrivateKey, Err
             });
         }
     };
-    RsaPrivateKey::from_components(n, e, d, primes)
+    let n_bytes = strip_leading_zeros(&n);
+    let n_bits = significant_bits(n_bytes);
+    check_size(n_bits)?;
+    let bits = precision(n_bytes);
+    let n = uint(n_bytes, bits, "n")?;
+    let e = uint(strip_leading_zeros(&e), precision(&e), "e")?;
+    let d = Zeroizing::new(uint(&d, bits, "d")?);
+    let mut factors: Zeroizing<Vec<BoxedUint>> = Zeroizing::new(Vec::with_capacity(2));
+    if let Some((p, q)) = primes {
+        factors.push(uint(&p, bits, "p")?);
+        factors.push(uint(&q, bits, "q")?);
+    }
+    // `rsa` takes the numbers by value; the key it builds zeroizes them when dropped.
+    RsaPrivateKey::from_components(n, e, (*d).clone(), core::mem::take(&mut *factors))
         .map_err(|error| malformed("JWK", "its numbers do not form an RSA key", error))
 }
 
@@ -124,13 +132,81 @@ fn significant_bits(bytes: &[u8]) -> usize {
 
 /// Generates a key of `bits` bits with the OS RNG.
 pub(crate) fn generate(bits: usize) -> Result<RsaPrivateKey, Error> {
-    // Fail cleanly if the OS has no randomness, rather than panic inside UnwrapErr below.
-    smart_core::RandomSource::fill(&mut smart_core::OsRandom, &mut [0u8; 16])?;
-    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
-    RsaPrivateKey::new(&mut rng, bits).map_err(|error| Error::KeyGeneration {
+    generate_with(bits, &mut smart_core::OsRandom)
+}
+
+/// Generates a key of `bits` bits with the random bytes of `source`.
+///
+/// `rsa` cannot report a random-number failure (it needs an infallible `CryptoRng`), so
+/// [`FailSoft`] records the first failure, lets the generation finish on filler bytes, and the
+/// key is then thrown away: a failure is [`Error::Random`], never a panic and never a key.
+fn generate_with(
+    bits: usize,
+    source: &mut dyn smart_core::RandomSource,
+) -> Result<RsaPrivateKey, Error> {
+    // Fail early if the OS has no randomness at all.
+    source.fill(&mut [0u8; 16])?;
+    let mut rng = FailSoft {
+        source,
+        failure: None,
+        filler: 0,
+    };
+    let key = RsaPrivateKey::new(&mut rng, bits);
+    if let Some(error) = rng.failure {
+        drop(key);
+        return Err(Error::Random(error));
+    }
+    key.map_err(|error| Error::KeyGeneration {
         source: Box::new(error),
     })
 }
+
+/// A random source that never fails towards `rsa`: see [`generate_with`].
+struct FailSoft<'s> {
+    source: &'s mut dyn smart_core::RandomSource,
+    failure: Option<smart_core::RandomError>,
+    /// State of the filler (`SplitMix64`) used after a failure; its output is never kept.
+    filler: u64,
+}
+
+impl rsa::rand_core::TryRng for FailSoft<'_> {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut bytes = [0u8; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut bytes = [0u8; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        if self.failure.is_none() {
+            match self.source.fill(dst) {
+                Ok(()) => return Ok(()),
+                Err(error) => self.failure = Some(error),
+            }
+        }
+        // The key being built is discarded; these bytes only let the prime search end.
+        for chunk in dst.chunks_mut(8) {
+            self.filler = self.filler.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.filler;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+// Only while the OS source works are the bytes cryptographic; after a failure the key is
+// discarded (see `generate_with`).
+impl rsa::rand_core::TryCryptoRng for FailSoft<'_> {}
 
 pub(crate) fn to_pkcs8_pem(key: &RsaPrivateKey) -> Result<Zeroizing<String>, Error> {
     use rsa::pkcs8::EncodePrivateKey as _;
@@ -212,4 +288,58 @@ pub(crate) fn verify(
             .is_ok()
     };
     Ok(valid)
+}
+
+#[cfg(test)]
+mod tests {
+    use smart_core::{OsRandom, RandomError, RandomSource as _};
+
+    use super::*;
+
+    #[test]
+    fn an_rng_failure_during_generation_is_an_error_not_a_panic() {
+        // A working source: count how many draws a generation takes.
+        let mut draws = 0_usize;
+        let mut counting = |dst: &mut [u8]| -> Result<(), RandomError> {
+            draws += 1;
+            OsRandom.fill(dst)
+        };
+        generate_with(1024, &mut counting).unwrap();
+        assert!(draws >= 2, "{draws}");
+        // A source that fails at any one of those draws: an error, never a key or a panic.
+        for works_for in 0..draws {
+            let mut calls = 0_usize;
+            let mut source = |dst: &mut [u8]| -> Result<(), RandomError> {
+                calls += 1;
+                if calls > works_for {
+                    Err(RandomError::unavailable())
+                } else {
+                    OsRandom.fill(dst)
+                }
+            };
+            let error = generate_with(1024, &mut source).unwrap_err();
+            assert!(matches!(error, Error::Random(_)), "{works_for}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn a_jwk_with_only_p_is_refused_before_any_number_is_built() {
+        let jwk = serde_json::json!({
+            "kty": "RSA", "n": "AQAB", "e": "AQAB", "d": "AQAB", "p": "AQAB"
+        });
+        let Value::Object(object) = jwk else {
+            unreachable!()
+        };
+        let error = from_jwk(&object).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::InvalidJwk {
+                    member: Some("p"),
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
 }

@@ -130,6 +130,39 @@ fn wrong_kid_fails() {
     assert!(err.to_string().contains("\"rotated-away\""), "{err}");
 }
 
+/// A token whose header is `header`, signed over its exact signing input by `signer`,
+/// whatever algorithm the header names.
+fn signed_as(header: &Value, signer: &dyn smart_jwt_assertion::JwsSigner) -> String {
+    let input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(br#"{"sub":"x"}"#)
+    );
+    let signature = signer.sign(input.as_bytes()).unwrap();
+    format!("{input}.{}", b64url(&signature))
+}
+
+#[test]
+fn the_header_alg_decides_the_hash() {
+    let jwks = fixture_jwks();
+    let key = rsa2048();
+    let rs256 = key.signer(Some(Algorithm::Rs256)).unwrap();
+    let rs384 = key.signer(Some(Algorithm::Rs384)).unwrap();
+    let header = |alg: &str| json!({"alg": alg, "kid": "rsa-2048", "typ": "JWT"});
+    // Control: each signature verifies under the algorithm that made it.
+    verify_compact(&signed_as(&header("RS256"), &rs256), &jwks, ALL).unwrap();
+    verify_compact(&signed_as(&header("RS384"), &rs384), &jwks, ALL).unwrap();
+    // The exact RS256 signing input, signed with RS384 (and the reverse): a verifier that
+    // ignored `alg`, or tried every RSA algorithm, would accept these.
+    for token in [
+        signed_as(&header("RS256"), &rs384),
+        signed_as(&header("RS384"), &rs256),
+    ] {
+        let err = verify_compact(&token, &jwks, ALL).unwrap_err();
+        assert!(matches!(err, Error::InvalidSignature), "{err:?}");
+    }
+}
+
 #[test]
 fn wrong_alg_fails() {
     let jwks = fixture_jwks();
