@@ -70,6 +70,23 @@ fn first_reserved_byte(value: &str) -> Option<usize> {
 /// A PKCE code verifier (RFC 7636 §4.1): a one-time secret sent with the code exchange.
 ///
 /// Zeroized on drop, redacted in `Debug`, not `Clone`.
+///
+/// It cannot be copied or printed:
+///
+/// ```compile_fail
+/// let verifier = smart_pkce::PkceVerifier::generate().unwrap();
+/// let copy = verifier.clone();
+/// ```
+///
+/// ```compile_fail
+/// let verifier = smart_pkce::PkceVerifier::generate().unwrap();
+/// println!("{verifier}");
+/// ```
+///
+/// ```
+/// let verifier = smart_pkce::PkceVerifier::generate().unwrap();
+/// assert_eq!(format!("{verifier:?}"), "PkceVerifier([redacted])");
+/// ```
 pub struct PkceVerifier(Secret<String>);
 
 impl PkceVerifier {
@@ -213,6 +230,24 @@ impl PkceChallenge {
 
     /// Whether `verifier` is the one this challenge was made from, compared in constant time.
     /// A verifier that breaks RFC 7636 §4.1 never matches.
+    ///
+    /// An authorization server checks the `code_verifier` of a token request against the
+    /// `code_challenge` it kept from the authorization request:
+    ///
+    /// ```
+    /// use smart_pkce::{PkceChallenge, PkceVerifier};
+    ///
+    /// // RFC 7636 Appendix B.
+    /// let challenge = PkceChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")?;
+    /// assert!(challenge.is_satisfied_by("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
+    /// assert!(!challenge.is_satisfied_by("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"));
+    /// // Not a valid verifier at all (too short): never satisfies.
+    /// assert!(!challenge.is_satisfied_by("short"));
+    ///
+    /// let verifier = PkceVerifier::generate()?;
+    /// assert!(verifier.challenge().is_satisfied_by(verifier.expose_secret()));
+    /// # Ok::<(), smart_pkce::Error>(())
+    /// ```
     #[must_use]
     pub fn is_satisfied_by(&self, verifier: &str) -> bool {
         match PkceVerifier::parse(verifier) {
@@ -239,6 +274,23 @@ impl fmt::Display for PkceChallenge {
 ///
 /// Generated states hold 128 bits as 32 lowercase hex characters. Zeroized on drop, redacted in
 /// `Debug`, not `Clone`; compare with [`State::matches`], which runs in constant time.
+///
+/// It cannot be copied, printed or compared with `==`:
+///
+/// ```compile_fail
+/// let state = smart_pkce::State::generate().unwrap();
+/// let copy = state.clone();
+/// ```
+///
+/// ```compile_fail
+/// let state = smart_pkce::State::generate().unwrap();
+/// println!("{state}");
+/// ```
+///
+/// ```compile_fail
+/// let state = smart_pkce::State::generate().unwrap();
+/// let same = state == smart_pkce::State::generate().unwrap();
+/// ```
 pub struct State(Secret<String>);
 
 impl State {
@@ -270,6 +322,20 @@ impl State {
 
     /// Checks a state kept by the app (for example restored from a session store): 32 to 512
     /// characters from `[A-Za-z0-9-._~]`.
+    ///
+    /// ```
+    /// use smart_pkce::{Error, State};
+    ///
+    /// let state = State::parse("0123456789abcdef0123456789abcdef")?;
+    /// assert!(state.matches("0123456789abcdef0123456789abcdef"));
+    /// assert!(!state.matches("0123456789abcdef0123456789abcde0"));
+    ///
+    /// // Too short to be unguessable, or with characters a URL would have to escape:
+    /// assert!(matches!(State::parse("abc"), Err(Error::StateLength { len: 3 })));
+    /// let spaced = "0123456789abcdef 0123456789abcdef";
+    /// assert!(matches!(State::parse(spaced), Err(Error::StateCharacter { position: 16 })));
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// # Errors
     ///
