@@ -798,28 +798,18 @@ fn key_loading_errors(key: &Key, kind: &str, exhibits: &mut Exhibits) {
     }
 }
 
-/// A proxy password, 16 bytes or more so that the search can find it.
-const PROXY_PASSWORD: &str = "proxy-pa55word-Zq8Lm3Xv";
-
-/// The `Debug` of every public type that holds a secret, made directly.
-#[test]
-fn debug_of_every_secret_holder_leaks_nothing() {
-    let key = Key::generate();
-    let rsa = Key::rsa();
-    key.assert_needles_find_the_key();
-    rsa.assert_needles_find_the_key();
-    let names: Vec<&str> = rsa.private.iter().map(|(name, _)| *name).collect();
-    assert_eq!(names, ["d", "p", "q", "dp", "dq", "qi"]);
-    let mut one_time = Needles::default();
-    key.needles(&mut one_time);
-    rsa.needles(&mut one_time);
-    let mut exhibits = Exhibits::default();
-    let client_id = ClientId::parse(CLIENT_ID).unwrap();
-    let token_url = TokenUrl::parse("https://ehr.example/token").unwrap();
+/// The RSA key's `Debug` forms and its RS384 assertions.
+fn rsa_exhibits(
+    rsa: &Key,
+    client_id: &ClientId,
+    token_url: &TokenUrl,
+    exhibits: &mut Exhibits,
+    one_time: &mut Needles,
+) {
     for private_key in [rsa.load_pem(), rsa.load_jwk()] {
         let signer = AssertionSigner::from_key(&private_key, "rsa-kid", None).unwrap();
         assert_eq!(signer.algorithm(), smart_client::jwt::Algorithm::Rs384);
-        let assertion = signer.sign(&client_id, &token_url).unwrap();
+        let assertion = signer.sign(client_id, token_url).unwrap();
         one_time.add(
             "an RS384 client assertion",
             assertion.expose_secret().as_bytes(),
@@ -833,7 +823,10 @@ fn debug_of_every_secret_holder_leaks_nothing() {
             private_key.public_jwk_set(Some("rsa-kid")).to_json(),
         );
     }
-    // Proxy credentials in the HTTP options.
+}
+
+/// Proxy credentials in the HTTP options, the configuration and the client.
+fn proxy_exhibits(exhibits: &mut Exhibits, one_time: &mut Needles) {
     one_time.add("proxy password", PROXY_PASSWORD.as_bytes());
     let options =
         HttpOptions::new().proxy(format!("http://user:{PROXY_PASSWORD}@proxy.example:3128"));
@@ -853,6 +846,28 @@ fn debug_of_every_secret_holder_leaks_nothing() {
         "HttpOptions with a proxy without scheme",
         &options_without_scheme,
     );
+}
+
+/// A proxy password, 16 bytes or more so that the search can find it.
+const PROXY_PASSWORD: &str = "proxy-pa55word-Zq8Lm3Xv";
+
+/// The `Debug` of every public type that holds a secret, made directly.
+#[test]
+fn debug_of_every_secret_holder_leaks_nothing() {
+    let key = Key::generate();
+    let rsa = Key::rsa();
+    key.assert_needles_find_the_key();
+    rsa.assert_needles_find_the_key();
+    let names: Vec<&str> = rsa.private.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["d", "p", "q", "dp", "dq", "qi"]);
+    let mut one_time = Needles::default();
+    key.needles(&mut one_time);
+    rsa.needles(&mut one_time);
+    let mut exhibits = Exhibits::default();
+    let client_id = ClientId::parse(CLIENT_ID).unwrap();
+    let token_url = TokenUrl::parse("https://ehr.example/token").unwrap();
+    rsa_exhibits(rsa, &client_id, &token_url, &mut exhibits, &mut one_time);
+    proxy_exhibits(&mut exhibits, &mut one_time);
     let private_key = key.load_jwk();
     let signer = AssertionSigner::from_key(&private_key, "kid-1", None).unwrap();
     let assertion = signer.sign(&client_id, &token_url).unwrap();
