@@ -259,7 +259,10 @@ impl SmartClient {
                 smart_discovery::parse(base, &response, policy).map_err(ClientError::from)
             });
         match outcome {
-            Ok(configuration) => Ok(configuration),
+            Ok(configuration) => {
+                warn_if_loopback(&configuration);
+                Ok(configuration)
+            }
             Err(ClientError::Discovery(error)) if self.config.fallback_to_metadata => {
                 log::warn!(
                     "SMART discovery failed for `{}` ({error}); trying the CapabilityStatement",
@@ -268,7 +271,9 @@ impl SmartClient {
                 let request = capability_statement::request(base)?;
                 let response = self.send(request, Redirects::FollowGet)?;
                 let uris = capability_statement::parse(base, &response, policy)?;
-                Ok(uris.into_smart_configuration())
+                let configuration = uris.into_smart_configuration();
+                warn_if_loopback(&configuration);
+                Ok(configuration)
             }
             Err(error) => {
                 // Returned to the caller, who decides how loud to be: debug only here.
@@ -1079,6 +1084,25 @@ impl SmartClient {
     }
 }
 
+/// Warns once when a discovered endpoint is a loopback `http://` URL (which the policy let
+/// through only because of `allow_insecure_localhost`), as configured ones do.
+fn warn_if_loopback(configuration: &SmartConfiguration) {
+    let urls = [
+        configuration
+            .authorization_endpoint()
+            .map(AuthorizeUrl::url),
+        configuration.token_endpoint().map(TokenUrl::url),
+        configuration.registration_endpoint().map(EndpointUrl::url),
+        configuration.introspection_endpoint().map(EndpointUrl::url),
+        configuration.revocation_endpoint().map(EndpointUrl::url),
+        configuration.management_endpoint().map(EndpointUrl::url),
+        configuration.jwks_uri().map(smart_core::JwksUrl::url),
+    ];
+    if urls.iter().flatten().any(|url| url.scheme() == "http") {
+        crate::config::warn_insecure_loopback();
+    }
+}
+
 fn secret_auth(
     client_id: smart_core::ClientId,
     secret: ClientSecret,
@@ -1090,5 +1114,75 @@ fn secret_auth(
             ClientAuth::client_secret_basic(client_id, secret).with_rfc6749_basic_encoding()
         }
         SecretMethod::Post => ClientAuth::client_secret_post(client_id, secret),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl log::Log for Capture {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+
+        fn log(&self, record: &log::Record<'_>) {
+            if record.level() == log::Level::Warn {
+                WARNINGS
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(record.args().to_string());
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    /// The only test of this binary that logs a loopback warning: the configuration is
+    /// HTTPS, the server advertises loopback `http://` endpoints.
+    #[test]
+    fn a_discovered_loopback_endpoint_warns_once() {
+        log::set_logger(&Capture).unwrap();
+        log::set_max_level(log::LevelFilter::Warn);
+        let config = ClientConfig::builder("https://ehr.example/fhir")
+            .allow_insecure_localhost(true)
+            .build()
+            .unwrap();
+        let answer = |_: http::Request<Vec<u8>>| {
+            Ok(http::Response::builder()
+                .status(200)
+                .body(
+                    br#"{"authorization_endpoint": "http://127.0.0.1:8080/authorize",
+                         "token_endpoint": "http://127.0.0.1:8080/token",
+                         "capabilities": ["client-public"],
+                         "code_challenge_methods_supported": ["S256"]}"#
+                        .to_vec(),
+                )
+                .unwrap())
+        };
+        let warnings = || {
+            WARNINGS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .filter(|line| line.contains("allow_insecure_localhost"))
+                .count()
+        };
+        assert_eq!(warnings(), 0, "the HTTPS configuration does not warn");
+        for _ in 0..2 {
+            let client = SmartClient::with_http_client(config.clone(), ClientType::Public, answer);
+            let configuration = client.discover().unwrap();
+            assert_eq!(
+                configuration.token_endpoint().unwrap().as_str(),
+                "http://127.0.0.1:8080/token"
+            );
+        }
+        assert_eq!(warnings(), 1, "{:?}", WARNINGS.lock().unwrap());
     }
 }

@@ -469,12 +469,7 @@ impl ClientConfigBuilder {
         };
 
         if loopback_used {
-            static WARN_ONCE: Once = Once::new();
-            WARN_ONCE.call_once(|| {
-                log::warn!(
-                    "allow_insecure_localhost permits development-only HTTP loopback URLs; SMART App Launch requires HTTPS in production"
-                );
-            });
+            warn_insecure_loopback();
         }
 
         let client_id = self.client_id.map(ClientId::parse).transpose()?;
@@ -530,6 +525,17 @@ fn build_signer(
         Some(jwks) => signer.with_jku(jwks)?,
         None => signer,
     }))
+}
+
+/// Warns, once per process, that an `http://` loopback URL is in use (configured, or
+/// advertised by a server and allowed by `allow_insecure_localhost`).
+pub(crate) fn warn_insecure_loopback() {
+    static WARN_ONCE: Once = Once::new();
+    WARN_ONCE.call_once(|| {
+        log::warn!(
+            "allow_insecure_localhost permits development-only HTTP loopback URLs; SMART App Launch requires HTTPS in production"
+        );
+    });
 }
 
 /// Whether the URL's host is `localhost`, `127.0.0.1` or `[::1]`.
