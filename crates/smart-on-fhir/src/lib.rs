@@ -3,6 +3,11 @@
 
 pub use smart_core as core;
 
+/// The workspace README's quickstart, compiled as a doctest (it is not part of the crate).
+#[cfg(all(doctest, feature = "client-public", feature = "ureq"))]
+#[doc = include_str!("../../../README.md")]
+mod workspace_readme {}
+
 #[cfg(feature = "client-public")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
 pub use smart_client as client;
