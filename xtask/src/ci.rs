@@ -1,6 +1,5 @@
 //! `cargo xtask ci`: exactly what CI runs.
 
-use std::path::Path;
 use std::process::Command;
 
 use crate::util::{Error, cargo, has_cargo_subcommand, run, workspace_root};
@@ -42,6 +41,42 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
         "test",
         cargo().args(["test", "--workspace", "--all-features", "--locked"]),
     )?;
+    // The umbrella's README examples under the feature sets where their `#[cfg]`s differ: none,
+    // a client without the built-in transport, and the runnable sandbox example without rustls.
+    for features in UMBRELLA_DOC_FEATURES {
+        run(
+            "doctests",
+            cargo()
+                .args([
+                    "test",
+                    "--package",
+                    "smart-on-fhir",
+                    "--doc",
+                    "--locked",
+                    "--no-default-features",
+                ])
+                .args(features),
+        )?;
+    }
+    // smart-jwt-assertion's `cfg(not(feature))` paths: feature unification turns both
+    // algorithms on in the workspace run above, so test each build on its own.
+    for features in JWT_FEATURES {
+        run(
+            "test",
+            cargo()
+                .args([
+                    "test",
+                    "--package",
+                    "smart-jwt-assertion",
+                    "--locked",
+                    "--no-default-features",
+                ])
+                .args(features),
+        )?;
+    }
+    // Every SMART flow against the embedded sandbox, as the workflow's test job runs it.
+    println!("\n==> conformance");
+    crate::conformance::run_flows(&[])?;
     // The examples run offline against the embedded sandbox: run them, not only build them.
     for (example, features) in EXAMPLES {
         run(
@@ -71,7 +106,7 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
     )?;
     println!("\n==> tidy");
     crate::tidy::run()?;
-    workflow_syntax(&workspace_root())?;
+    crate::workflow::check_all(&workspace_root())?;
     deny()?;
     fuzz()?;
     println!("\nci: all steps passed");
@@ -85,6 +120,17 @@ const EXAMPLES: [(&str, &str); 3] = [
     ("backend_services", "backend-services"),
 ];
 
+/// `cargo test -p smart-on-fhir --doc --no-default-features` runs with each of these.
+pub(crate) const UMBRELLA_DOC_FEATURES: [&[&str]; 3] = [
+    &[],
+    &["--features", "client-public"],
+    &["--features", "backend-services,ureq"],
+];
+
+/// `cargo test -p smart-jwt-assertion --no-default-features` runs with each of these.
+pub(crate) const JWT_FEATURES: [&[&str]; 3] =
+    [&[], &["--features", "rs384"], &["--features", "es384"]];
+
 /// The umbrella's features named after SMART capabilities.
 const CLIENT_FEATURES: [&str; 4] = [
     "client-public",
@@ -94,8 +140,8 @@ const CLIENT_FEATURES: [&str; 4] = [
 ];
 
 /// Every feature combination of the umbrella builds: `cargo hack --feature-powerset` when it is
-/// installed, otherwise each feature alone (every other combination is a union of these, and
-/// the features are additive).
+/// installed, otherwise the same powerset enumerated here, one `cargo check` per combination
+/// (the library only, so no dev-dependency unifies features into it).
 fn feature_combinations() -> Result<(), Error> {
     if has_cargo_subcommand("hack") {
         return run(
@@ -111,74 +157,56 @@ fn feature_combinations() -> Result<(), Error> {
             ]),
         );
     }
-    println!("\n==> features: cargo-hack is not installed; checking each feature alone");
-    run(
-        "features",
-        cargo().args([
-            "check",
-            "--package",
-            "smart-on-fhir",
-            "--locked",
-            "--no-default-features",
-        ]),
-    )?;
-    for feature in CLIENT_FEATURES.iter().chain(&["rustls"]) {
+    let packages = crate::tidy::load()?;
+    let umbrella = packages
+        .iter()
+        .find(|package| package.name == "smart-on-fhir")
+        .ok_or_else(|| Error::Failed("features: no smart-on-fhir package".to_owned()))?;
+    let combinations = powerset(&umbrella.features);
+    println!(
+        "\n==> features: cargo-hack is not installed; checking all {} combinations of {}",
+        combinations.len(),
+        umbrella
+            .features
+            .iter()
+            .filter(|f| *f != "default")
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for combination in combinations {
         run(
             "features",
             cargo().args([
                 "check",
                 "--package",
                 "smart-on-fhir",
+                "--lib",
                 "--locked",
                 "--no-default-features",
                 "--features",
-                feature,
+                &combination.join(","),
             ]),
         )?;
     }
     Ok(())
 }
 
-/// Parses every workflow file with a YAML parser, since GitHub Actions cannot run here.
-fn workflow_syntax(root: &Path) -> Result<(), Error> {
-    let script = r#"
-import sys, yaml
-for path in sys.argv[1:]:
-    with open(path) as f:
-        doc = yaml.safe_load(f)
-    if not isinstance(doc, dict) or "jobs" not in doc:
-        sys.exit(f"{path}: not a workflow (no jobs)")
-    # PyYAML reads the key `on` as the boolean True.
-    if "on" not in doc and True not in doc:
-        sys.exit(f"{path}: no `on:` triggers")
-    print(f"{path}: {len(doc['jobs'])} jobs")
-"#;
-    let dir = root.join(".github/workflows");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|error| {
-            Error::Failed(format!(
-                "workflow syntax: cannot read {}: {error}",
-                dir.display()
-            ))
-        })?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|ext| ext == "yml" || ext == "yaml")
-        })
-        .map(|path| path.display().to_string())
-        .collect();
-    files.sort();
-    run(
-        "workflow syntax",
-        Command::new("python3").arg("-c").arg(script).args(&files),
-    )
-    .map_err(|error| {
-        Error::Failed(format!(
-            "{error}\n(the check needs python3 with PyYAML: `python3 -m pip install pyyaml`)"
-        ))
-    })
+/// Every subset of `features` except `default` (which is itself a combination of the others).
+pub(crate) fn powerset(features: &[String]) -> Vec<Vec<String>> {
+    let features: Vec<&String> = features.iter().filter(|f| *f != "default").collect();
+    let mut combinations = Vec::new();
+    for mask in 0..1_u64 << features.len() {
+        combinations.push(
+            features
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| mask & (1 << bit) != 0)
+                .map(|(_, feature)| (*feature).clone())
+                .collect(),
+        );
+    }
+    combinations
 }
 
 /// A short run of every fuzz target, when cargo-fuzz is installed (`.ci/run` installs it).
@@ -189,9 +217,37 @@ fn fuzz() -> Result<(), Error> {
         );
         return Ok(());
     }
+    if let Err(tried) = cxx_compiler() {
+        println!(
+            "\n==> fuzz: skipped (no C++ compiler found, tried {tried}; libfuzzer-sys builds libFuzzer \
+             from C++: install one, for example `apt-get install g++`, or set CXX)"
+        );
+        return Ok(());
+    }
     let seconds = std::env::var("SMART_FUZZ_SECONDS").unwrap_or_else(|_| "10".to_owned());
     println!("\n==> fuzz: every target for {seconds} s");
     crate::fuzz::run_targets(&["--seconds".to_owned(), seconds])
+}
+
+/// A working C++ compiler, found the way the `cc` crate (behind libfuzzer-sys) looks: `$CXX`,
+/// then `c++`, `g++`, `clang++`. The error lists what was tried.
+fn cxx_compiler() -> Result<String, String> {
+    let candidates: Vec<String> = std::env::var("CXX")
+        .ok()
+        .filter(|cxx| !cxx.trim().is_empty())
+        .into_iter()
+        .chain(["c++", "g++", "clang++"].map(str::to_owned))
+        .collect();
+    candidates
+        .iter()
+        .find(|compiler| {
+            Command::new(compiler.as_str())
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success())
+        })
+        .cloned()
+        .ok_or_else(|| candidates.join(", "))
 }
 
 /// `cargo deny`, when installed. `bans licenses sources` always run; `advisories` needs the
@@ -217,11 +273,11 @@ fn deny() -> Result<(), Error> {
     match std::env::var("SMART_DENY_ADVISORIES").as_deref() {
         Ok("fetch") => run(
             "deny advisories",
-            cargo().args(["deny", "check", "advisories"]),
+            cargo().args(["deny", "--all-features", "check", "advisories"]),
         ),
         Ok("offline") => run(
             "deny advisories",
-            cargo().args(["deny", "--offline", "check", "advisories"]),
+            cargo().args(["deny", "--all-features", "--offline", "check", "advisories"]),
         ),
         _ => {
             println!(
@@ -230,5 +286,21 @@ fn deny() -> Result<(), Error> {
             );
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_powerset_has_every_combination_and_no_default() {
+        let features: Vec<String> = ["default", "a", "b", "c"].map(str::to_owned).to_vec();
+        let combinations = powerset(&features);
+        assert_eq!(combinations.len(), 8);
+        assert!(combinations.contains(&Vec::new()));
+        assert!(combinations.contains(&vec!["a".to_owned(), "c".to_owned()]));
+        assert!(combinations.contains(&vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]));
+        assert!(!combinations.iter().flatten().any(|f| f == "default"));
     }
 }

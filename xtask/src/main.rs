@@ -12,6 +12,7 @@ mod fuzz;
 mod release;
 mod tidy;
 mod util;
+mod workflow;
 
 use std::process::ExitCode;
 
@@ -19,14 +20,17 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci      run everything CI runs (fmt, clippy, tests, docs, tidy, workflow syntax, deny)
+  ci      run every check of .github/workflows/ci.yml on this toolchain and OS (fmt, clippy,
+          tests, feature-gated tests and doctests, examples, conformance, every feature
+          combination, docs, tidy, workflow syntax, deny, fuzz)
   tidy    check the workspace rules (dependency direction, lints, READMEs, internal versions)
   conformance [--server URL --clients FILE [--auto-approve]]
           run every SMART flow against the embedded sandbox (or a server) as a pass/fail table
-  bench [--check] [--no-run] [--tolerance X]
-          run the benchmarks, write docs/benchmarks.md and docs/benchmarks-baseline.json;
-          --check instead fails when a ratio falls below the recorded one x 0.5;
-          --no-run reads the latest run instead of running them
+  bench [--check] [--no-run] [--passes N] [--tolerance X]
+          run the benchmarks N times (default 5), write docs/benchmarks.md and
+          docs/benchmarks-baseline.json from the medians; --check instead fails when a ratio
+          falls below the recorded one x 0.7 (JWS ratios) or x 0.5 (the others; --tolerance X
+          sets one factor for all); --no-run reads the latest run instead of running them
   release [--dry-run]
           check a release (clean tree, one version, changelog) and rehearse cargo publish
   fuzz [--seconds N] [--target NAME]
