@@ -122,6 +122,10 @@ impl ClientAuth {
 
     /// `client_secret_basic` with the credentials sent raw in the header, as SMART servers,
     /// safire and the Inferno test kit expect. See [`ClientAuth::with_rfc6749_basic_encoding`].
+    ///
+    /// Building a request fails with [`TokenError::EmptyClientSecret`] for an empty secret,
+    /// and with [`TokenError::AmbiguousBasicCredentials`] when the client id contains `:`
+    /// (the raw header could not be split; the RFC 6749 encoding escapes it).
     #[must_use]
     pub fn client_secret_basic(client_id: ClientId, secret: ClientSecret) -> Self {
         Self {
@@ -133,7 +137,8 @@ impl ClientAuth {
         }
     }
 
-    /// `client_secret_post`: the id and secret in the form body.
+    /// `client_secret_post`: the id and secret in the form body. Building a request fails with
+    /// [`TokenError::EmptyClientSecret`] for an empty secret.
     #[must_use]
     pub fn client_secret_post(client_id: ClientId, secret: ClientSecret) -> Self {
         Self {
@@ -213,13 +218,9 @@ impl ClientAuth {
 
     /// Adds the authentication to a request: form fields into `form`, a header into `headers`.
     /// `audience` is the token endpoint, the `aud` of assertions.
-    #[cfg_attr(
-        not(feature = "private-key-jwt"),
-        expect(
-            clippy::unnecessary_wraps,
-            reason = "only signing an assertion can fail"
-        )
-    )]
+    ///
+    /// Refuses an empty client secret ([`TokenError::EmptyClientSecret`]) and, with the raw
+    /// Basic encoding, a `client_id` containing `:` ([`TokenError::AmbiguousBasicCredentials`]).
     pub(crate) fn apply(
         &self,
         audience: &TokenUrl,
@@ -231,6 +232,14 @@ impl ClientAuth {
         match &self.method {
             Method::None => form.push(("client_id".into(), self.client_id.as_str().into())),
             Method::SecretBasic { secret, encoding } => {
+                if secret.expose_secret().trim().is_empty() {
+                    return Err(TokenError::EmptyClientSecret {
+                        method: AuthMethod::ClientSecretBasic,
+                    });
+                }
+                if *encoding == BasicEncoding::Raw && self.client_id.as_str().contains(':') {
+                    return Err(TokenError::AmbiguousBasicCredentials);
+                }
                 let credentials = match encoding {
                     BasicEncoding::Raw => {
                         format!("{}:{}", self.client_id.as_str(), secret.expose_secret())
@@ -252,6 +261,11 @@ impl ClientAuth {
                 headers.insert(AUTHORIZATION, value);
             }
             Method::SecretPost { secret } => {
+                if secret.expose_secret().trim().is_empty() {
+                    return Err(TokenError::EmptyClientSecret {
+                        method: AuthMethod::ClientSecretPost,
+                    });
+                }
                 form.push(("client_id".into(), self.client_id.as_str().into()));
                 form.push(("client_secret".into(), secret.expose_secret().into()));
             }

@@ -5,6 +5,7 @@ use core::fmt;
 
 use smart_core::json::{JsonError, parse_object};
 
+use crate::auth::AuthMethod;
 use crate::scope::ScopeError;
 
 /// The longest server-supplied text (`error_description`, unknown `error` codes) kept in an
@@ -304,6 +305,26 @@ pub enum TokenError {
         "client_credentials needs at least one scope; pass no scope set to request the default system/*.rs"
     )]
     EmptyScope,
+    /// A `client_credentials` request from a public client: the grant is for confidential
+    /// clients only (RFC 6749 §4.4).
+    #[error(
+        "the client_credentials grant is for confidential clients only (RFC 6749 section 4.4); authenticate with private_key_jwt (SMART Backend Services), client_secret_basic or client_secret_post"
+    )]
+    PublicClientCredentials,
+    /// The client secret is empty (or all whitespace), which servers read as no secret.
+    #[error(
+        "the client secret for {method} is empty; set the secret registered with the authorization server"
+    )]
+    EmptyClientSecret {
+        /// `client_secret_basic` or `client_secret_post`.
+        method: AuthMethod,
+    },
+    /// `client_secret_basic` with the raw encoding and a `client_id` containing `:`: the
+    /// server would split `client_id:secret` at the wrong colon.
+    #[error(
+        "the client_id contains ':', which makes a raw client_secret_basic header ambiguous; call ClientAuth::with_rfc6749_basic_encoding() to use the RFC 6749 section 2.3.1 form encoding, or use client_secret_post"
+    )]
+    AmbiguousBasicCredentials,
     /// An extra parameter would replace one the protocol sets.
     #[error("the extra parameter `{name}` is set by the protocol and cannot be added")]
     ReservedParameter {

@@ -5,7 +5,7 @@ use http::{Method, Request};
 use smart_core::{EndpointUrl, RedirectUri, TokenUrl, display_url};
 use smart_pkce::PkceVerifier;
 
-use crate::auth::ClientAuth;
+use crate::auth::{AuthMethod, ClientAuth};
 use crate::error::TokenError;
 use crate::scope::ScopeSet;
 use crate::secrets::{AccessToken, AuthorizationCode, RefreshToken};
@@ -99,6 +99,9 @@ impl TokenRequest {
     /// SMART Backend Services: `grant_type=client_credentials` and `scope`, which defaults to
     /// [`DEFAULT_BACKEND_SCOPE`] when `scope` is `None`.
     ///
+    /// Only a confidential client may use it (RFC 6749 §4.4): building it with
+    /// [`ClientAuth::public`] fails with [`TokenError::PublicClientCredentials`].
+    ///
     /// # Errors
     ///
     /// [`TokenError::EmptyScope`] for an empty set: leave it out to get the default.
@@ -145,12 +148,18 @@ impl TokenRequest {
     /// # Errors
     ///
     /// [`TokenError::Assertion`] when a `private_key_jwt` assertion cannot be signed;
-    /// [`TokenError::InvalidEndpoint`] when the URL cannot go into an HTTP request.
+    /// [`TokenError::InvalidEndpoint`] when the URL cannot go into an HTTP request;
+    /// [`TokenError::PublicClientCredentials`] for `client_credentials` with a public client;
+    /// [`TokenError::EmptyClientSecret`] or [`TokenError::AmbiguousBasicCredentials`] when the
+    /// client secret cannot be sent.
     pub fn build(
         &self,
         token_url: &TokenUrl,
         auth: &ClientAuth,
     ) -> Result<Request<Vec<u8>>, TokenError> {
+        if self.grant_type() == "client_credentials" && auth.method() == AuthMethod::None {
+            return Err(TokenError::PublicClientCredentials);
+        }
         let mut form = self.form.clone();
         let mut headers = HeaderMap::new();
         auth.apply(token_url, &mut form, &mut headers)?;

@@ -59,6 +59,13 @@ pub enum Deviation {
         /// Index of the item.
         index: usize,
     },
+    /// A field is an empty (or all-whitespace) string; it is treated as absent, as safire's
+    /// `present?` does (an empty `refresh_token` is no refresh token, an empty `scope` is no
+    /// statement about the scope, an empty `token_type` is a missing one).
+    EmptyString {
+        /// The field name.
+        field: &'static str,
+    },
 }
 
 impl fmt::Display for Deviation {
@@ -91,6 +98,9 @@ impl fmt::Display for Deviation {
                 f,
                 "fhirContext[{index}] has none of reference, canonical or identifier; ignored"
             ),
+            Self::EmptyString { field } => {
+                write!(f, "{field} is an empty string; treated as absent")
+            }
         }
     }
 }
@@ -114,6 +124,21 @@ pub(crate) fn take_string(
             None
         }
     }
+}
+
+/// As [`take_string`], but an empty or all-whitespace string is recorded as
+/// [`Deviation::EmptyString`] and treated as absent.
+pub(crate) fn take_present_string(
+    object: &mut Map<String, Value>,
+    field: &'static str,
+    deviations: &mut Vec<Deviation>,
+) -> Option<String> {
+    let text = take_string(object, field, deviations)?;
+    if text.trim().is_empty() {
+        deviations.push(Deviation::EmptyString { field });
+        return None;
+    }
+    Some(text)
 }
 
 fn take_bool(
@@ -217,6 +242,10 @@ pub(crate) fn take_scope(
             return None;
         }
     };
+    if text.trim().is_empty() {
+        deviations.push(Deviation::EmptyString { field: "scope" });
+        return None;
+    }
     let (set, errors) = ScopeSet::parse_lenient(&text);
     deviations.extend(errors.into_iter().map(Deviation::InvalidScope));
     Some(set)
@@ -399,7 +428,18 @@ fn take_fhir_context(
                     },
                     other => other,
                 }));
-                let identifier = fields.remove("identifier").filter(Value::is_object);
+                let identifier = match fields.remove("identifier") {
+                    None | Some(Value::Null) => None,
+                    Some(identifier @ Value::Object(_)) => Some(identifier),
+                    Some(other) => {
+                        deviations.push(Deviation::WrongType {
+                            field: format!("fhirContext[{index}].identifier"),
+                            expected: "object",
+                            found: kind(&other),
+                        });
+                        None
+                    }
+                };
                 if reference.is_none() && canonical.is_none() && identifier.is_none() {
                     deviations.push(Deviation::FhirContextItemEmpty { index });
                     continue;
@@ -488,7 +528,9 @@ impl TokenResponse {
     ///   array, duplicate keys, ...);
     /// - [`TokenError::MissingField`] when there is no non-empty string `access_token` (the
     ///   error lists the field names received, never their values);
-    /// - [`TokenError::UnsupportedTokenType`] when `token_type` is not Bearer in any case;
+    /// - [`TokenError::UnsupportedTokenType`] when `token_type` is not Bearer in any case (an
+    ///   empty `token_type` counts as missing: [`Deviation::EmptyString`] and
+    ///   [`Deviation::TokenTypeMissing`], and the token is used as a Bearer token);
     /// - [`TokenError::UnusableToken`] when the access token cannot go into a header.
     pub fn from_response(
         response: &http::Response<Vec<u8>>,
@@ -535,7 +577,7 @@ impl TokenResponse {
             });
         }
         let mut deviations = Vec::new();
-        let token_type = take_string(&mut object, "token_type", &mut deviations);
+        let token_type = take_present_string(&mut object, "token_type", &mut deviations);
         match &token_type {
             None => deviations.push(Deviation::TokenTypeMissing),
             Some(kind) if kind.eq_ignore_ascii_case("bearer") => {}
@@ -559,10 +601,10 @@ impl TokenResponse {
             None => None,
         };
         let scope = take_scope(&mut object, &mut deviations);
-        let refresh_token = take_string(&mut object, "refresh_token", &mut deviations)
-            .filter(|token| !token.is_empty())
+        let refresh_token = take_present_string(&mut object, "refresh_token", &mut deviations)
             .map(RefreshToken::new);
-        let id_token = take_string(&mut object, "id_token", &mut deviations).map(IdToken::new);
+        let id_token =
+            take_present_string(&mut object, "id_token", &mut deviations).map(IdToken::new);
         let context = LaunchContext::take(&mut object, &mut deviations);
         let authorization_details = object.remove("authorization_details");
         Ok(Self {
@@ -586,7 +628,8 @@ impl TokenResponse {
         &self.access_token
     }
 
-    /// `token_type` as received (`Bearer` in any case), or `None` when missing.
+    /// `token_type` as received (`Bearer` in any case), or `None` when missing or empty (both
+    /// recorded as deviations; the token is used as a Bearer token).
     #[must_use]
     pub fn token_type(&self) -> Option<&str> {
         self.token_type.as_deref()
@@ -679,11 +722,14 @@ impl TokenResponse {
     #[must_use]
     pub fn validate(&self, flow: Flow) -> ValidationReport {
         let mut findings = Vec::new();
-        if self.scope.is_none() {
+        // Empty counts as missing (safire's `present?`); parsing already reads an empty string
+        // as absent, this also covers a response built or restored otherwise.
+        if self.scope.as_ref().is_none_or(ScopeSet::is_empty) {
             findings.push(Finding::Missing("scope"));
         }
         match self.token_type.as_deref() {
             None => findings.push(Finding::Missing("token_type")),
+            Some(blank) if blank.trim().is_empty() => findings.push(Finding::Missing("token_type")),
             Some("Bearer" | "bearer") => {}
             Some(other) => findings.push(Finding::TokenTypeCase {
                 found: clean_server_text(other),

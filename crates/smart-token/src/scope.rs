@@ -776,12 +776,46 @@ impl ScopeSet {
     }
 
     /// Whether some resource scope of the set allows `access`.
+    ///
+    /// Compartments are never merged: the access's compartment must be the scope's. A
+    /// `user/Observation.rs` grant does not answer a `patient/` question, even though a user
+    /// who may read every Observation may read the patient's; ask for each compartment the
+    /// app would accept (see [`ScopeSet::permits_in_any`]).
+    ///
+    /// ```
+    /// use smart_token::scope::{Access, Compartment, Permissions, ScopeSet};
+    ///
+    /// let granted: ScopeSet = "user/Observation.rs".parse()?;
+    /// let patient = Access::new(Compartment::Patient, "Observation", Permissions::READ);
+    /// assert!(!granted.permits(&patient));
+    /// assert!(granted.permits_in_any(
+    ///     &[Compartment::Patient, Compartment::User],
+    ///     "Observation",
+    ///     Permissions::READ,
+    /// ));
+    /// # Ok::<(), smart_token::scope::ScopeError>(())
+    /// ```
     #[must_use]
     pub fn permits(&self, access: &Access<'_>) -> bool {
         self.scopes.iter().any(|scope| match scope {
             Scope::Resource(resource) => resource.permits(access),
             _ => false,
         })
+    }
+
+    /// Whether some resource scope of the set allows `permissions` on `resource_type` (with no
+    /// granular constraint) in any of `compartments`: for an app that may read a patient's
+    /// data through either a `patient/` or a `user/` grant.
+    #[must_use]
+    pub fn permits_in_any(
+        &self,
+        compartments: &[Compartment],
+        resource_type: &str,
+        permissions: Permissions,
+    ) -> bool {
+        compartments
+            .iter()
+            .any(|&compartment| self.permits(&Access::new(compartment, resource_type, permissions)))
     }
 
     /// Whether some scope of the set allows everything `scope` allows.
@@ -868,16 +902,111 @@ impl<'a> IntoIterator for &'a ScopeSet {
     }
 }
 
+/// A [`ScopeSet`] is serialised as its space-separated string whenever that string parses
+/// back (strictly) to the same set: the usual case, and the form to write by hand. A set that
+/// holds what the strict grammar refuses (a server's [`Scope::Other`] token kept by
+/// [`ScopeSet::parse_lenient`], a vendor token that looks like a SMART scope, a granular
+/// constraint value with a space or `&`) is serialised as a list instead, one entry per
+/// scope, so that a stored value (a pending authorization, a session) always loads back to
+/// an equal set.
+///
+/// ```
+/// use smart_token::scope::{Scope, ScopeSet};
+///
+/// let plain: ScopeSet = "launch/patient patient/Observation.rs".parse()?;
+/// assert_eq!(serde_json::to_string(&plain)?, r#""launch/patient patient/Observation.rs""#);
+///
+/// let (granted, _) = ScopeSet::parse_lenient("openid patient/Observation.xyz");
+/// assert_eq!(granted.iter().nth(1), Some(&Scope::Other("patient/Observation.xyz".into())));
+/// let json = serde_json::to_string(&granted)?;
+/// assert_eq!(json, r#"["openid",{"other":"patient/Observation.xyz"}]"#);
+/// assert_eq!(serde_json::from_str::<ScopeSet>(&json)?, granted);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 impl Serialize for ScopeSet {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let text = self.to_string();
+        if Self::parse(&text).is_ok_and(|parsed| parsed == *self) {
+            serializer.serialize_str(&text)
+        } else {
+            serializer.collect_seq(self.scopes.iter().map(StoredScope::of))
+        }
     }
 }
 
+/// Reads the string form strictly (as [`ScopeSet::parse`]) and the list form entry by entry
+/// (see [`ScopeSet`]'s `Serialize`).
 impl<'de> Deserialize<'de> for ScopeSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        match StoredScopeSet::deserialize(deserializer)? {
+            StoredScopeSet::Text(text) => Self::parse(&text).map_err(serde::de::Error::custom),
+            StoredScopeSet::List(items) => {
+                Ok(items.into_iter().map(StoredScope::into_scope).collect())
+            }
+        }
+    }
+}
+
+/// The two serialised forms of a [`ScopeSet`].
+#[derive(Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a space-separated scope string or a list of scopes"
+)]
+enum StoredScopeSet {
+    Text(String),
+    List(Vec<StoredScope>),
+}
+
+/// One entry of the list form of a [`ScopeSet`].
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredScope {
+    /// A scope token that parses back to the same scope (or, read from elsewhere, any token:
+    /// one that does not parse is kept as [`Scope::Other`]).
+    Token(String),
+    /// A [`Scope::Other`] that must stay one, whatever its text.
+    Other { other: String },
+    /// A resource scope whose granular constraints do not survive printing.
+    Resource {
+        resource: String,
+        params: Vec<(String, String)>,
+    },
+}
+
+impl StoredScope {
+    fn of(scope: &Scope) -> Self {
+        let text = scope.to_string();
+        if Scope::parse(&text).is_ok_and(|parsed| parsed == *scope) {
+            return Self::Token(text);
+        }
+        match scope {
+            Scope::Resource(resource) if !resource.params.is_empty() => {
+                let base = ResourceScope {
+                    params: Vec::new(),
+                    ..resource.clone()
+                };
+                Self::Resource {
+                    resource: base.to_string(),
+                    params: resource.params.clone(),
+                }
+            }
+            _ => Self::Other { other: text },
+        }
+    }
+
+    fn into_scope(self) -> Scope {
+        match self {
+            Self::Token(text) => Scope::parse(&text).unwrap_or(Scope::Other(text)),
+            Self::Other { other } => Scope::Other(other),
+            Self::Resource { resource, params } => match Scope::parse(&resource) {
+                Ok(Scope::Resource(mut base)) if base.params.is_empty() => {
+                    base.params = params;
+                    Scope::Resource(base)
+                }
+                _ => Scope::Other(resource),
+            },
+        }
     }
 }
 

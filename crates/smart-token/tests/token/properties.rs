@@ -201,3 +201,49 @@ proptest! {
         prop_assert!(errors.iter().all(|error| error.problem() != smart_token::scope::ScopeProblem::Character));
     }
 }
+
+/// Any scope a `ScopeSet` can hold, valid or not: parsed scopes, lenient leftovers, vendor
+/// tokens that look like SMART scopes, `Scope::Other` with any text (spaces included), and
+/// built resource scopes whose constraint values hold spaces, `&` or `=`.
+fn any_scope() -> impl Strategy<Value = Scope> {
+    let parsed = scope_token().prop_map(|text| Scope::parse(&text).unwrap());
+    let lenient = "\\PC{1,30}".prop_filter_map("no token kept", |text| {
+        ScopeSet::parse_lenient(&text).0.iter().next().cloned()
+    });
+    let other = prop_oneof![
+        Just("launch".to_owned()),
+        Just("patient/Observation.rs".to_owned()),
+        Just(String::new()),
+        "\\PC{0,20}",
+    ]
+    .prop_map(Scope::Other);
+    let built = (
+        proptest::option::of("[A-Z][a-z]{0,8}"),
+        proptest::collection::vec(("[a-z]{1,6}", "\\PC{0,12}"), 1..3),
+    )
+        .prop_map(|(kind, params)| {
+            let mut scope =
+                ResourceScope::new(Compartment::Patient, kind.as_deref(), Permissions::READ)
+                    .unwrap();
+            for (name, value) in params {
+                scope = scope.with_param(name, value);
+            }
+            Scope::Resource(scope)
+        });
+    prop_oneof![3 => parsed, 2 => lenient, 2 => other, 2 => built]
+}
+
+proptest! {
+    #[test]
+    fn every_scope_set_survives_serde(scopes in proptest::collection::vec(any_scope(), 0..8)) {
+        let set: ScopeSet = scopes.into_iter().collect();
+        let json = serde_json::to_string(&set).unwrap();
+        let back: ScopeSet = serde_json::from_str(&json)
+            .unwrap_or_else(|error| panic!("{json}: {error}"));
+        prop_assert_eq!(&back, &set, "{}", json);
+        // A set the strict grammar reads back is stored as the plain string.
+        if ScopeSet::parse(&set.to_string()).is_ok_and(|parsed| parsed == set) {
+            prop_assert_eq!(json, serde_json::to_string(&set.to_string()).unwrap());
+        }
+    }
+}

@@ -375,7 +375,10 @@ fn extra_parameters_cannot_replace_protocol_ones() {
     let built = request
         .with_param("resource", "https://fhir.example")
         .unwrap()
-        .build(&token_url(), &ClientAuth::public(client_id()))
+        .build(
+            &token_url(),
+            &ClientAuth::client_secret_post(client_id(), ClientSecret::new("s")),
+        )
         .unwrap();
     assert_eq!(
         field(&built, "resource").as_deref(),
@@ -475,4 +478,96 @@ fn debug_never_shows_secrets() {
     }
     let request = TokenRequest::refresh_token(&RefreshToken::new("TOPSECRET"), None);
     assert!(!format!("{request:?}").contains("TOPSECRET"));
+}
+
+#[test]
+fn client_credentials_needs_a_confidential_client() {
+    let public = ClientAuth::public(client_id());
+    let error = TokenRequest::client_credentials(None)
+        .unwrap()
+        .build(&token_url(), &public)
+        .unwrap_err();
+    assert!(
+        matches!(error, TokenError::PublicClientCredentials),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("RFC 6749 section 4.4"),
+        "{error}"
+    );
+    // Other grants from a public client are fine.
+    let refresh = RefreshToken::new("rt-1");
+    TokenRequest::refresh_token(&refresh, None)
+        .build(&token_url(), &public)
+        .unwrap();
+}
+
+#[test]
+fn an_empty_client_secret_is_refused() {
+    let refresh = RefreshToken::new("rt-1");
+    for (auth, method) in [
+        (
+            ClientAuth::client_secret_basic(client_id(), ClientSecret::new("")),
+            "client_secret_basic",
+        ),
+        (
+            ClientAuth::client_secret_post(client_id(), ClientSecret::new(" ")),
+            "client_secret_post",
+        ),
+        (
+            ClientAuth::client_secret_basic(client_id(), ClientSecret::new(""))
+                .with_rfc6749_basic_encoding(),
+            "client_secret_basic",
+        ),
+    ] {
+        let error = TokenRequest::refresh_token(&refresh, None)
+            .build(&token_url(), &auth)
+            .unwrap_err();
+        assert!(
+            matches!(&error, TokenError::EmptyClientSecret { method: m } if m.as_str() == method),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("is empty"), "{error}");
+        // Introspection and revocation use the same authentication, and refuse it too.
+        let access = AccessToken::new("at-1");
+        assert!(matches!(
+            revocation_request(
+                &EndpointUrl::parse("https://ehr.example/revoke").unwrap(),
+                &auth,
+                &token_url(),
+                TokenRef::Access(&access),
+            ),
+            Err(TokenError::EmptyClientSecret { .. })
+        ));
+    }
+}
+
+#[test]
+fn a_colon_in_the_client_id_needs_the_rfc6749_basic_encoding() {
+    let id = ClientId::parse("urn:example:app").unwrap();
+    let raw = ClientAuth::client_secret_basic(id.clone(), ClientSecret::new("s3cret"));
+    let error = TokenRequest::client_credentials(None)
+        .unwrap()
+        .build(&token_url(), &raw)
+        .unwrap_err();
+    assert!(
+        matches!(error, TokenError::AmbiguousBasicCredentials),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("with_rfc6749_basic_encoding"),
+        "{error}"
+    );
+    let encoded = ClientAuth::client_secret_basic(id, ClientSecret::new("s3cret"))
+        .with_rfc6749_basic_encoding();
+    let request = TokenRequest::client_credentials(None)
+        .unwrap()
+        .build(&token_url(), &encoded)
+        .unwrap();
+    let header = request.headers()["authorization"].to_str().unwrap();
+    let decoded = Base64::decode_vec(header.strip_prefix("Basic ").unwrap()).unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        "urn%3Aexample%3Aapp:s3cret"
+    );
 }

@@ -426,3 +426,62 @@ fn revocation_answers() {
     assert_eq!(oauth.error(), Some(&ErrorCode::UnsupportedTokenType));
     assert_eq!(oauth.operation(), Operation::Revocation);
 }
+
+#[test]
+fn empty_strings_count_as_absent_with_a_deviation() {
+    let token = parse(
+        r#"{"access_token": "at", "token_type": "", "scope": " ", "refresh_token": "", "id_token": "",
+            "fhirContext": [{"reference": "Patient/1", "identifier": "urn:x|7"}, {"identifier": 7}]}"#,
+    )
+    .unwrap();
+    assert_eq!(token.token_type(), None);
+    assert!(token.scope().is_none());
+    assert!(token.refresh_token().is_none());
+    assert!(token.id_token().is_none());
+    let deviations = token.deviations();
+    for field in ["token_type", "scope", "refresh_token", "id_token"] {
+        assert!(
+            deviations.contains(&Deviation::EmptyString { field }),
+            "{field}: {deviations:?}"
+        );
+    }
+    assert!(deviations.contains(&Deviation::TokenTypeMissing));
+    // A non-object identifier is reported, not dropped silently.
+    assert!(
+        deviations.contains(&Deviation::WrongType {
+            field: "fhirContext[0].identifier".to_owned(),
+            expected: "object",
+            found: "string",
+        }),
+        "{deviations:?}"
+    );
+    assert!(deviations.contains(&Deviation::WrongType {
+        field: "fhirContext[1].identifier".to_owned(),
+        expected: "object",
+        found: "number",
+    }));
+    assert_eq!(token.context().fhir_context().len(), 1);
+    assert!(
+        Deviation::EmptyString { field: "scope" }
+            .to_string()
+            .contains("treated as absent")
+    );
+
+    // validate() reports the empty required fields as missing, like safire's `present?`.
+    let report = token.validate(Flow::AppLaunch);
+    let findings = report.findings();
+    assert!(
+        findings.contains(&Finding::Missing("scope")),
+        "{findings:?}"
+    );
+    assert!(
+        findings.contains(&Finding::Missing("token_type")),
+        "{findings:?}"
+    );
+
+    // An empty scope from a refresh that leaves it out is filled in from the request.
+    let mut token = token;
+    let requested: ScopeSet = "patient/*.rs".parse().unwrap();
+    token.assume_scope(&requested);
+    assert_eq!(token.scope(), Some(&requested));
+}
