@@ -107,6 +107,37 @@ pub fn parse(
 }
 
 /// The endpoints of a CapabilityStatement's `oauth-uris` extension.
+///
+/// ```
+/// use http::Response;
+/// use smart_core::{FhirBaseUrl, TransportPolicy};
+/// use smart_discovery::{Finding, capability_statement};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let base = FhirBaseUrl::parse("https://ehr.example.com/fhir")?;
+/// let body = br#"{"resourceType": "CapabilityStatement", "rest": [{"security": {"extension": [{
+///   "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+///   "extension": [
+///     {"url": "authorize", "valueUri": "https://ehr.example.com/auth/authorize"},
+///     {"url": "token", "valueUri": "/auth/token"},
+///     {"url": "manage", "valueUri": "http://ehr.example.com/manage"}
+///   ]}]}}]}"#;
+/// let uris = capability_statement::parse(&base, &Response::new(body.to_vec()), TransportPolicy::STRICT)?;
+///
+/// assert_eq!(uris.authorize().unwrap().as_str(), "https://ehr.example.com/auth/authorize");
+/// // A relative endpoint is resolved against the FHIR base, with a finding.
+/// assert_eq!(uris.token().unwrap().as_str(), "https://ehr.example.com/auth/token");
+/// // An http:// link that never receives credentials is dropped, with a finding.
+/// assert!(uris.manage().is_none());
+/// assert_eq!(uris.findings().len(), 2);
+///
+/// // As a configuration: endpoints only, and it says where they came from.
+/// let configuration = uris.into_smart_configuration();
+/// assert!(configuration.findings().contains(&Finding::FromCapabilityStatement));
+/// assert!(configuration.capabilities().is_none());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthUris {
     authorize: Option<AuthorizeUrl>,
