@@ -299,6 +299,7 @@ impl VerifiedJws {
 /// `keys` is trusted. RSA keys under 2048 bits are refused.
 ///
 /// ```
+/// # #[cfg(feature = "es384")] {
 /// use serde_json::{Map, Value};
 /// use smart_jwt_assertion::{Algorithm, Error, PrivateKey, sign_compact, verify_compact};
 ///
@@ -318,7 +319,8 @@ impl VerifiedJws {
 /// // An algorithm the caller does not allow is refused before any key is tried.
 /// let refused = verify_compact(&token, &keys, &[Algorithm::Rs384]);
 /// assert!(matches!(refused, Err(Error::AlgorithmNotAllowed { .. })));
-/// # Ok::<(), Error>(())
+/// # }
+/// # Ok::<(), smart_jwt_assertion::Error>(())
 /// ```
 ///
 /// # Errors

@@ -183,6 +183,7 @@ impl PrivateKey {
     /// and the algorithm to [`PrivateKey::signer`].
     ///
     /// ```
+    /// # #[cfg(feature = "es384")] {
     /// use smart_jwt_assertion::{Algorithm, Error, PrivateKey};
     ///
     /// // In real use, read this from a secret store, not from source code.
@@ -201,7 +202,8 @@ impl PrivateKey {
     ///   "x": "UQ5HS4EYfeqZzqQHTHEzESrxzSbebEhzbZ4R6nBmWnS6eDR5iOP3dSN4OzYI3Yp8",
     ///   "y": "L1saCT3f_DQPEgA2X039xVTEpCAdf5PC7vPJMFh3MTPzDBoxh7no5fi0bDy3MObV"}"#;
     /// assert!(matches!(PrivateKey::from_jwk(public), Err(Error::PublicKeyOnly { .. })));
-    /// # Ok::<(), Error>(())
+    /// # }
+    /// # Ok::<(), smart_jwt_assertion::Error>(())
     /// ```
     ///
     /// # Security
