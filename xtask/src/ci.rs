@@ -238,6 +238,11 @@ fn cxx_compiler() -> Result<String, String> {
         .into_iter()
         .chain(["c++", "g++", "clang++"].map(str::to_owned))
         .collect();
+    first_working(&candidates)
+}
+
+/// The first of `candidates` that runs with `--version`; the error lists them all.
+fn first_working(candidates: &[String]) -> Result<String, String> {
     candidates
         .iter()
         .find(|compiler| {
@@ -292,6 +297,21 @@ fn deny() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_cxx_compiler_is_named() {
+        let missing = vec!["no-such-c++-compiler".to_owned()];
+        assert_eq!(
+            first_working(&missing),
+            Err("no-such-c++-compiler".to_owned())
+        );
+        // cargo itself answers `--version`, standing in for a compiler that is there.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        assert_eq!(
+            first_working(&[missing[0].clone(), cargo.clone()]),
+            Ok(cargo)
+        );
+    }
 
     #[test]
     fn the_powerset_has_every_combination_and_no_default() {
