@@ -89,8 +89,13 @@ fn validate(shared: &Shared, params: &Params) -> Result<AuthorizeRequest, Refusa
         ));
     };
     if !client.redirect_uri_matches(redirect_uri) {
+        let hint = if client.differs_in_loopback_port_only(redirect_uri) {
+            "; it differs from a registered loopback URI in its port only, which this client did not opt in to: use the registered port, or register the client with loopback_redirect_any_port"
+        } else {
+            "; redirect URIs must match a registered one exactly"
+        };
         return Err(show(format!(
-            "redirect_uri `{}` is not registered for the client `{}`, so the sandbox will not redirect to it",
+            "redirect_uri `{}` is not registered for the client `{}`, so the sandbox will not redirect to it{hint}",
             shown(redirect_uri),
             shown(client_id)
         )));

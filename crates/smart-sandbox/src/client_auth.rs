@@ -10,6 +10,7 @@ use smart_core::ct_eq;
 use smart_jwt_assertion::{
     Algorithm, CLIENT_ASSERTION_TYPE, JwkSet, MAX_LIFETIME, decode_unverified, verify_compact,
 };
+use smart_token::AuthMethod;
 
 use crate::config::{ClientKeys, ClientKind, RegisteredClient, shown};
 use crate::demo::CLIENT_JWKS_PATH;
@@ -28,7 +29,8 @@ const MAX_JTI_LEN: usize = 256;
 ///
 /// - public: `client_id` in the body, and nothing else;
 /// - symmetric: `Authorization: Basic` with the raw `client_id:secret` (or the RFC 6749
-///   §2.3.1 form-encoded one), or `client_secret_post`;
+///   §2.3.1 form-encoded one) for a `client_secret_basic` client, the secret in the body for
+///   a `client_secret_post` one; the other method is refused even with the right secret;
 /// - asymmetric and backend: a `private_key_jwt` assertion (RFC 7523, SMART
 ///   client-confidential-asymmetric).
 ///
@@ -52,7 +54,8 @@ pub(crate) fn authenticate(
     }
     let body_client_id = params.get("client_id");
     if let Some(credentials) = basic {
-        return basic_auth(shared, credentials, body_client_id);
+        let client = basic_auth(shared, credentials, body_client_id)?;
+        return registered_method(client, AuthMethod::ClientSecretBasic, true);
     }
     if let Some(secret) = post_secret {
         let Some(client_id) = body_client_id else {
@@ -62,7 +65,7 @@ pub(crate) fn authenticate(
             ));
         };
         return match symmetric_client(shared, client_id, secret) {
-            Some(client) => Ok(client),
+            Some(client) => registered_method(client, AuthMethod::ClientSecretPost, false),
             None => Err(OAuthFailure::invalid_client(
                 "unknown client or wrong client_secret",
                 false,
@@ -94,6 +97,33 @@ pub(crate) fn authenticate(
             false,
         )),
     }
+}
+
+/// `client`, if `used` is its registered `token_endpoint_auth_method`. Checked after the
+/// secret, so only the client's holder learns which method it registered.
+fn registered_method(
+    client: RegisteredClient,
+    used: AuthMethod,
+    basic_tried: bool,
+) -> Result<RegisteredClient, OAuthFailure> {
+    let registered = client.auth_method();
+    if registered == used {
+        return Ok(client);
+    }
+    let how = match registered {
+        AuthMethod::ClientSecretBasic => "send the secret in Authorization: Basic",
+        AuthMethod::ClientSecretPost => {
+            "send client_id and client_secret in the form body, without Authorization: Basic"
+        }
+        _ => "authenticate with that method",
+    };
+    Err(OAuthFailure::invalid_client(
+        format!(
+            "the client `{}` registered token_endpoint_auth_method {registered}, not {used}: {how}",
+            shown(client.client_id())
+        ),
+        basic_tried,
+    ))
 }
 
 /// The symmetric client `client_id`, if `secret` is its secret (compared in constant time).

@@ -73,8 +73,8 @@ pub enum ClientKeys {
 pub enum ClientKind {
     /// No authentication: `client_id` in the body, PKCE protects the code (`client-public`).
     Public,
-    /// `client_secret_basic` (raw or RFC 6749 form-encoded) or `client_secret_post`
-    /// (`client-confidential-symmetric`).
+    /// `client_secret_basic` (raw or RFC 6749 form-encoded) or `client_secret_post`, whichever
+    /// it registered (`client-confidential-symmetric`).
     ConfidentialSymmetric {
         /// The client secret.
         secret: ClientSecret,
@@ -127,6 +127,7 @@ impl ClientKind {
 /// }"#)?;
 /// assert_eq!(client.client_id(), "my-app");
 /// assert_eq!(client.grant_types(), [GrantType::AuthorizationCode, GrantType::RefreshToken]);
+/// assert!(!client.loopback_redirect_any_port()); // exact redirect_uri matching
 /// assert!(!format!("{client:?}").contains("not-a-real-secret"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -139,6 +140,8 @@ pub struct RegisteredClient {
     scopes: ScopeSet,
     grant_types: Vec<GrantType>,
     client_name: Option<String>,
+    /// RFC 8252 §7.3: a loopback `http` redirect URI matches whatever its port.
+    loopback_any_port: bool,
 }
 
 /// What user-facing clients get when they register no `scope`.
@@ -171,6 +174,7 @@ impl RegisteredClient {
             scopes: default_scopes(backend),
             grant_types,
             client_name: None,
+            loopback_any_port: false,
         }
     }
 
@@ -182,7 +186,8 @@ impl RegisteredClient {
         Self::new(client_id, ClientKind::Public, redirect_uris)
     }
 
-    /// A confidential client authenticating with `secret` (Basic or in the body).
+    /// A confidential client authenticating with `secret` in `Authorization: Basic`
+    /// (`client_secret_basic`); the secret in the body is refused.
     #[must_use]
     pub fn confidential_symmetric(
         client_id: impl Into<String>,
@@ -196,6 +201,19 @@ impl RegisteredClient {
             },
             redirect_uris,
         )
+    }
+
+    /// A confidential client authenticating with `secret` in the form body
+    /// (`client_secret_post`); `Authorization: Basic` is refused.
+    #[must_use]
+    pub fn confidential_symmetric_post(
+        client_id: impl Into<String>,
+        secret: impl Into<String>,
+        redirect_uris: Vec<String>,
+    ) -> Self {
+        let mut client = Self::confidential_symmetric(client_id, secret, redirect_uris);
+        client.method = AuthMethod::ClientSecretPost;
+        client
     }
 
     /// A confidential client authenticating with assertions signed by the keys in `keys`.
@@ -240,6 +258,17 @@ impl RegisteredClient {
         self
     }
 
+    /// `true`: a registered `http://127.0.0.1` or `http://[::1]` redirect URI also matches
+    /// the same URI with any other port (or none), as RFC 8252 §7.3 lets native apps use an
+    /// ephemeral port. `false` (the default): every redirect URI must match a registered one
+    /// string for string. Other hosts (`localhost` included) never vary. In a clients file
+    /// or a `POST /register` body: `"loopback_redirect_any_port": true`.
+    #[must_use]
+    pub fn with_loopback_redirect_any_port(mut self, any_port: bool) -> Self {
+        self.loopback_any_port = any_port;
+        self
+    }
+
     /// The client id.
     #[must_use]
     pub fn client_id(&self) -> &str {
@@ -252,8 +281,10 @@ impl RegisteredClient {
         &self.kind
     }
 
-    /// Its registered `token_endpoint_auth_method`. A symmetric client may use either
-    /// `client_secret_basic` or `client_secret_post`, whichever it registered.
+    /// Its registered `token_endpoint_auth_method`, the only method the sandbox accepts from
+    /// it: a symmetric client registered for `client_secret_basic` must use
+    /// `Authorization: Basic`, one registered for `client_secret_post` the form body; the
+    /// other is refused with `401 invalid_client`.
     #[must_use]
     pub fn auth_method(&self) -> AuthMethod {
         self.method
@@ -263,6 +294,13 @@ impl RegisteredClient {
     #[must_use]
     pub fn redirect_uris(&self) -> &[String] {
         &self.redirect_uris
+    }
+
+    /// Whether its loopback redirect URIs match whatever the port (RFC 8252 §7.3); see
+    /// [`with_loopback_redirect_any_port`](Self::with_loopback_redirect_any_port).
+    #[must_use]
+    pub fn loopback_redirect_any_port(&self) -> bool {
+        self.loopback_any_port
     }
 
     /// Its registered scopes.
@@ -307,12 +345,22 @@ impl RegisteredClient {
         self.grant_types.contains(&grant_type)
     }
 
-    /// Whether `uri` is one of the registered redirect URIs: the same string, or a loopback
-    /// `http` URI that differs only in its port (RFC 8252 §7.3).
+    /// Whether `uri` is one of the registered redirect URIs: the same string, or, only for
+    /// a client registered with `loopback_redirect_any_port`, a `127.0.0.1` or `[::1]` `http`
+    /// URI that differs only in its port (RFC 8252 §7.3).
     pub(crate) fn redirect_uri_matches(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| {
+            registered == uri || (self.loopback_any_port && loopback_port_variant(registered, uri))
+        })
+    }
+
+    /// Whether `uri` would match a registered redirect URI with
+    /// [`loopback_redirect_any_port`](Self::with_loopback_redirect_any_port): for the hint of
+    /// a refusal.
+    pub(crate) fn differs_in_loopback_port_only(&self, uri: &str) -> bool {
         self.redirect_uris
             .iter()
-            .any(|registered| registered == uri || loopback_port_variant(registered, uri))
+            .any(|registered| loopback_port_variant(registered, uri))
     }
 
     /// Checks the whole registration; used for clients built in code or read from a file.
@@ -346,6 +394,11 @@ impl RegisteredClient {
             for uri in &self.redirect_uris {
                 check_redirect_uri(uri)?;
             }
+        }
+        if self.loopback_any_port && !self.redirect_uris.iter().any(|uri| is_port_variable(uri)) {
+            return Err(ClientMetadataError::redirect_uri(
+                "loopback_redirect_any_port needs a redirect URI on http://127.0.0.1 or http://[::1]; register one, or leave the option out",
+            ));
         }
         if self.scopes.is_empty() {
             return Err(ClientMetadataError::metadata(
@@ -446,6 +499,9 @@ impl RegisteredClient {
         if let Some(name) = &self.client_name {
             object.insert("client_name".into(), Value::from(name.as_str()));
         }
+        if self.loopback_any_port {
+            object.insert(LOOPBACK_ANY_PORT.into(), Value::from(true));
+        }
         match self.kind.keys() {
             Some(ClientKeys::Jwks(jwks)) => {
                 object.insert(
@@ -469,6 +525,10 @@ impl<'de> Deserialize<'de> for RegisteredClient {
     }
 }
 
+/// The sandbox's own registration option (not RFC 7591): loopback redirect URIs match
+/// whatever the port.
+const LOOPBACK_ANY_PORT: &str = "loopback_redirect_any_port";
+
 /// Parsed RFC 7591 metadata, before a client id and secret are attached.
 pub(crate) struct Metadata {
     pub(crate) method: AuthMethod,
@@ -477,6 +537,7 @@ pub(crate) struct Metadata {
     scopes: Option<ScopeSet>,
     keys: Option<ClientKeys>,
     client_name: Option<String>,
+    loopback_any_port: bool,
 }
 
 impl Metadata {
@@ -553,6 +614,15 @@ impl Metadata {
             ));
         }
         let client_name = string_member(object, "client_name")?;
+        let loopback_any_port = match object.get(LOOPBACK_ANY_PORT) {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(any_port)) => *any_port,
+            Some(_) => {
+                return Err(ClientMetadataError::metadata(format!(
+                    "{LOOPBACK_ANY_PORT} must be true or false"
+                )));
+            }
+        };
         Ok(Self {
             method,
             grant_types,
@@ -560,6 +630,7 @@ impl Metadata {
             scopes,
             keys,
             client_name,
+            loopback_any_port,
         })
     }
 
@@ -584,6 +655,7 @@ impl Metadata {
             scopes: self.scopes.unwrap_or_else(|| default_scopes(backend)),
             grant_types: self.grant_types,
             client_name: self.client_name,
+            loopback_any_port: self.loopback_any_port,
         }
     }
 }
@@ -688,16 +760,24 @@ fn check_keys(keys: &ClientKeys) -> Result<(), ClientMetadataError> {
     }
 }
 
+/// Whether `uri` is an `http` URI on `127.0.0.1` or `[::1]`: the redirect URIs whose port
+/// may vary (RFC 8252 §7.3; `localhost` is left out, as §8.3 advises against it).
+fn is_port_variable(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| {
+        url.scheme() == "http" && matches!(url.host_str(), Some("127.0.0.1" | "[::1]"))
+    })
+}
+
 /// Whether two `http` loopback URIs differ only in their port (RFC 8252 §7.3).
 fn loopback_port_variant(registered: &str, presented: &str) -> bool {
+    if !is_port_variable(registered) {
+        return false;
+    }
     let (Ok(registered), Ok(mut presented)) = (Url::parse(registered), Url::parse(presented))
     else {
         return false;
     };
-    if registered.scheme() != "http"
-        || !matches!(registered.host_str(), Some("127.0.0.1" | "[::1]"))
-        || presented.set_port(registered.port()).is_err()
-    {
+    if presented.set_port(registered.port()).is_err() {
         return false;
     }
     registered == presented
@@ -877,14 +957,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_ports_may_differ() {
+    fn redirect_uris_match_exactly_by_default() {
         let client = RegisteredClient::public(
             "a",
             vec![
                 "http://127.0.0.1/callback".into(),
+                "http://[::1]:8080/cb".into(),
                 "https://app.example/cb".into(),
             ],
         );
+        assert!(!client.loopback_redirect_any_port());
+        assert!(client.redirect_uri_matches("http://127.0.0.1/callback"));
+        assert!(client.redirect_uri_matches("http://[::1]:8080/cb"));
+        assert!(client.redirect_uri_matches("https://app.example/cb"));
+        for other_port in [
+            "http://127.0.0.1:49152/callback",
+            "http://127.0.0.1:80/callback",
+            "http://[::1]/cb",
+            "http://[::1]:8081/cb",
+        ] {
+            assert!(!client.redirect_uri_matches(other_port), "{other_port}");
+        }
+    }
+
+    #[test]
+    fn loopback_ports_may_differ_with_the_opt_in() {
+        let client = RegisteredClient::public(
+            "a",
+            vec![
+                "http://127.0.0.1/callback".into(),
+                "http://[::1]:8080/cb".into(),
+                "http://localhost/cb".into(),
+                "https://app.example/cb".into(),
+            ],
+        )
+        .with_loopback_redirect_any_port(true);
+        assert!(client.check().is_ok());
+        assert!(client.redirect_uri_matches("http://[::1]:49152/cb"));
+        assert!(client.redirect_uri_matches("http://[::1]/cb"));
+        assert!(!client.redirect_uri_matches("http://localhost:49152/cb"));
         assert!(client.redirect_uri_matches("http://127.0.0.1/callback"));
         assert!(client.redirect_uri_matches("http://127.0.0.1:49152/callback"));
         assert!(!client.redirect_uri_matches("http://127.0.0.1:49152/callback/x"));
@@ -893,6 +1004,41 @@ mod tests {
         assert!(client.redirect_uri_matches("https://app.example/cb"));
         assert!(!client.redirect_uri_matches("https://app.example:8443/cb"));
         assert!(!client.redirect_uri_matches("https://app.example/cb/"));
+    }
+
+    #[test]
+    fn the_port_opt_in_needs_a_loopback_ip_redirect_uri() {
+        for uris in [
+            vec!["https://app.example/cb".to_owned()],
+            vec!["http://localhost:8080/cb".to_owned()],
+        ] {
+            let client =
+                RegisteredClient::public("a", uris.clone()).with_loopback_redirect_any_port(true);
+            let error = client.check().unwrap_err();
+            assert!(error.description().contains("127.0.0.1"), "{uris:?}");
+        }
+    }
+
+    #[test]
+    fn the_port_opt_in_from_metadata() {
+        let entry = |value: Value| {
+            let mut object = Map::new();
+            object.insert("client_id".into(), "a".into());
+            object.insert("token_endpoint_auth_method".into(), "none".into());
+            object.insert(
+                "redirect_uris".into(),
+                Value::from(vec!["http://127.0.0.1/cb"]),
+            );
+            object.insert(LOOPBACK_ANY_PORT.into(), value);
+            RegisteredClient::from_file_entry(&object)
+        };
+        let client = entry(Value::Bool(true)).unwrap();
+        assert!(client.redirect_uri_matches("http://127.0.0.1:5000/cb"));
+        assert_eq!(client.metadata_json()[LOOPBACK_ANY_PORT], true);
+        let client = entry(Value::Bool(false)).unwrap();
+        assert!(!client.redirect_uri_matches("http://127.0.0.1:5000/cb"));
+        assert!(client.metadata_json().get(LOOPBACK_ANY_PORT).is_none());
+        assert!(entry(Value::from("yes")).is_err());
     }
 
     #[test]

@@ -12,9 +12,13 @@ use smart_token::scope::ScopeSet;
 
 use crate::config::{ClientKeys, GrantType, RegisteredClient};
 
-/// A public client (no authentication; PKCE): `client-public`.
+/// A public client (no authentication; PKCE): `client-public`. Its [`REDIRECT_URI`] matches
+/// on any port, for `smart launch`'s ephemeral loopback listener.
 pub const PUBLIC_CLIENT_ID: &str = "sandbox-public";
-/// A confidential client with a client secret: `client-confidential-symmetric`.
+/// A confidential client with a client secret, registered for `client_secret_basic` (what
+/// smart-client sends by default; the secret in the body is refused):
+/// `client-confidential-symmetric`. Its [`REDIRECT_URI`] matches on any port, for the
+/// `ehr_launch_web_app` example's app on an ephemeral port.
 pub const SYMMETRIC_CLIENT_ID: &str = "sandbox-symmetric";
 /// The secret of [`SYMMETRIC_CLIENT_ID`]. It has `:`, `+`, `/` and `=` on purpose: servers
 /// compare the Basic credentials raw, and a client that form-encodes them (RFC 6749 §2.3.1)
@@ -28,8 +32,11 @@ pub const ASYMMETRIC_CLIENT_ID: &str = "sandbox-asymmetric";
 pub const ASYMMETRIC_JKU_CLIENT_ID: &str = "sandbox-asymmetric-jwks-uri";
 /// A SMART Backend Services client (`client_credentials` with a signed assertion).
 pub const BACKEND_CLIENT_ID: &str = "sandbox-backend";
-/// The redirect URI of the demo clients. Loopback redirect URIs match whatever the port
-/// (RFC 8252 §7.3), so `http://127.0.0.1:8765/callback` is accepted too.
+/// The redirect URI of the user-facing demo clients. The sandbox matches redirect URIs
+/// exactly; only [`PUBLIC_CLIENT_ID`] and [`SYMMETRIC_CLIENT_ID`] are registered with
+/// [`loopback_redirect_any_port`](crate::RegisteredClient::with_loopback_redirect_any_port)
+/// (RFC 8252 §7.3), so for them `http://127.0.0.1:8765/callback` is accepted too. The
+/// asymmetric demo clients accept this URI alone.
 pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
 /// Where the sandbox serves the demo clients' JWK Set (append to the base URL).
 pub const CLIENT_JWKS_PATH: &str = "/demo/client-jwks.json";
@@ -128,14 +135,18 @@ fn scopes(text: &str) -> ScopeSet {
 pub fn clients(base_url: &str) -> Vec<RegisteredClient> {
     let redirect = vec![REDIRECT_URI.to_owned()];
     vec![
+        // `smart launch` listens on an ephemeral port (its CLI test uses this client).
         RegisteredClient::public(PUBLIC_CLIENT_ID, redirect.clone())
-            .with_scopes(scopes(CLIENT_SCOPES)),
+            .with_scopes(scopes(CLIENT_SCOPES))
+            .with_loopback_redirect_any_port(true),
+        // The ehr_launch_web_app example serves its app on an ephemeral port.
         RegisteredClient::confidential_symmetric(
             SYMMETRIC_CLIENT_ID,
             SYMMETRIC_CLIENT_SECRET,
             redirect.clone(),
         )
-        .with_scopes(scopes(CLIENT_SCOPES)),
+        .with_scopes(scopes(CLIENT_SCOPES))
+        .with_loopback_redirect_any_port(true),
         RegisteredClient::confidential_asymmetric(
             ASYMMETRIC_CLIENT_ID,
             ClientKeys::Jwks(client_jwks()),

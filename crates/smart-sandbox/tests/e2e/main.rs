@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use smart_client::jwt::PrivateKey;
 use smart_client::token::{
-    AccessToken, ClientSecret, ErrorCode, RefreshToken, TokenError, TokenRef, TokenResponse,
+    ClientSecret, ErrorCode, RefreshToken, TokenError, TokenRef, TokenResponse,
 };
 use smart_client::ureq;
 use smart_client::{
@@ -27,15 +27,46 @@ fn builder(sandbox: &Sandbox, client_id: &str) -> ClientConfigBuilder {
         .http_options(HttpOptions::new().timeout(Duration::from_secs(10)))
 }
 
-fn client_of(sandbox: &Sandbox, client_type: ClientType) -> SmartClient {
+/// The user-facing demo clients, each with the client type smart-client runs it as.
+///
+/// The `jwks_uri` client is configured like the inline-JWKS one, without `.jwks_uri()`: the
+/// sandbox verifies its assertions with the JWK Set at its registered URI. (A run with
+/// `.jwks_uri()` sending it as `jku` cannot be made: smart-client refuses a `jwks_uri` that is
+/// not `https://`, and the sandbox's is loopback `http://`. The sandbox's `jku` check is
+/// tested with hand-made assertions in `tests/sandbox/client_auth.rs`.)
+const APP_CLIENTS: [(&str, ClientType); 4] = [
+    (demo::PUBLIC_CLIENT_ID, ClientType::Public),
+    (demo::SYMMETRIC_CLIENT_ID, ClientType::ConfidentialSymmetric),
+    (
+        demo::ASYMMETRIC_CLIENT_ID,
+        ClientType::ConfidentialAsymmetric,
+    ),
+    (
+        demo::ASYMMETRIC_JKU_CLIENT_ID,
+        ClientType::ConfidentialAsymmetric,
+    ),
+];
+
+/// The configuration of the demo client `client_id` (one of [`APP_CLIENTS`]), and its type.
+fn config_of(sandbox: &Sandbox, client_id: &str) -> (ClientConfigBuilder, ClientType) {
+    let (_, client_type) = APP_CLIENTS
+        .into_iter()
+        .find(|(id, _)| *id == client_id)
+        .unwrap();
     let config = match client_type {
-        ClientType::Public => builder(sandbox, demo::PUBLIC_CLIENT_ID),
-        ClientType::ConfidentialSymmetric => builder(sandbox, demo::SYMMETRIC_CLIENT_ID)
+        ClientType::Public => builder(sandbox, client_id),
+        ClientType::ConfidentialSymmetric => builder(sandbox, client_id)
             .client_secret(ClientSecret::new(demo::SYMMETRIC_CLIENT_SECRET)),
-        _ => builder(sandbox, demo::ASYMMETRIC_CLIENT_ID)
+        _ => builder(sandbox, client_id)
             .private_key(demo::asymmetric_key())
             .kid(demo::asymmetric_kid()),
     };
+    (config, client_type)
+}
+
+/// smart-client configured as the demo client `client_id` (one of [`APP_CLIENTS`]).
+fn client_of(sandbox: &Sandbox, client_id: &str) -> SmartClient {
+    let (config, client_type) = config_of(sandbox, client_id);
     SmartClient::new(config.build().unwrap(), client_type).unwrap()
 }
 
@@ -99,13 +130,9 @@ fn oauth_error(error: &ClientError) -> Option<&ErrorCode> {
 #[test]
 fn standalone_launch_for_every_client_type_get_and_post() {
     let sandbox = Sandbox::start().unwrap();
-    for client_type in [
-        ClientType::Public,
-        ClientType::ConfidentialSymmetric,
-        ClientType::ConfidentialAsymmetric,
-    ] {
+    for (client_id, client_type) in APP_CLIENTS {
         for method in [AuthorizeMethod::Get, AuthorizeMethod::Post] {
-            let client = client_of(&sandbox, client_type);
+            let client = client_of(&sandbox, client_id);
             let options = AuthorizeOptions::new()
                 .method(method)
                 .param("nonce", "n-1")
@@ -114,13 +141,13 @@ fn standalone_launch_for_every_client_type_get_and_post() {
             assert_eq!(
                 token.context().patient(),
                 Some(demo::PATIENT_ID),
-                "{client_type} {method:?}"
+                "{client_id} ({client_type}) {method:?}"
             );
             assert!(
                 token
                     .validate(smart_client::token::Flow::AppLaunch)
                     .is_valid(),
-                "{client_type}"
+                "{client_id} ({client_type})"
             );
             assert_eq!(pending.nonce(), Some("n-1"));
         }
@@ -130,19 +157,19 @@ fn standalone_launch_for_every_client_type_get_and_post() {
 #[test]
 fn ehr_launch_for_every_client_type() {
     let sandbox = Sandbox::start().unwrap();
-    for client_type in [
-        ClientType::Public,
-        ClientType::ConfidentialSymmetric,
-        ClientType::ConfidentialAsymmetric,
-    ] {
-        let client = client_of(&sandbox, client_type);
+    for (client_id, _) in APP_CLIENTS {
+        let client = client_of(&sandbox, client_id);
         let launch_value = sandbox.launch(LaunchContext::demo());
         let options = AuthorizeOptions::new()
             .launch(launch_value)
             .scopes("launch openid fhirUser patient/*.rs")
             .unwrap();
         let (token, _) = launch(&client, options);
-        assert_eq!(token.context().patient(), Some(demo::PATIENT_ID));
+        assert_eq!(
+            token.context().patient(),
+            Some(demo::PATIENT_ID),
+            "{client_id}"
+        );
         assert_eq!(token.context().encounter(), Some(demo::ENCOUNTER_ID));
         assert_eq!(token.context().need_patient_banner(), Some(true));
         assert!(token.context().smart_style_url().is_some());
@@ -152,12 +179,8 @@ fn ehr_launch_for_every_client_type() {
 #[test]
 fn refresh_with_rotation_for_every_client_type() {
     let sandbox = Sandbox::start().unwrap();
-    for client_type in [
-        ClientType::Public,
-        ClientType::ConfidentialSymmetric,
-        ClientType::ConfidentialAsymmetric,
-    ] {
-        let client = client_of(&sandbox, client_type);
+    for (client_id, _) in APP_CLIENTS {
+        let client = client_of(&sandbox, client_id);
         let (token, _) = launch(&client, AuthorizeOptions::new());
         let first = token.refresh_token().unwrap().clone();
         let refreshed = client.refresh(&first, None).unwrap();
@@ -168,7 +191,11 @@ fn refresh_with_rotation_for_every_client_type() {
         assert_eq!(narrow.scope().unwrap().to_string(), "patient/Patient.rs");
         // The rotated token is dead.
         let err = client.refresh(&first, None).unwrap_err();
-        assert_eq!(oauth_error(&err), Some(&ErrorCode::InvalidGrant), "{err}");
+        assert_eq!(
+            oauth_error(&err),
+            Some(&ErrorCode::InvalidGrant),
+            "{client_id}: {err}"
+        );
     }
 }
 
@@ -272,7 +299,7 @@ fn registration_then_a_launch_with_the_new_client() {
 #[test]
 fn one_client_uses_one_connection() {
     let sandbox = Sandbox::start().unwrap();
-    let client = client_of(&sandbox, ClientType::ConfidentialSymmetric);
+    let client = client_of(&sandbox, demo::SYMMETRIC_CLIENT_ID);
     let before = sandbox.connections();
     // Discovery, the token exchange, a refresh and a FHIR read, through one client.
     let request = client.authorize(AuthorizeOptions::new()).unwrap();
@@ -300,6 +327,35 @@ fn one_client_uses_one_connection() {
         used, 1,
         "discovery, token, refresh and FHIR read should share one TCP connection"
     );
+}
+
+#[test]
+fn an_ephemeral_loopback_port_only_for_the_clients_registered_for_it() {
+    // `smart launch` and the ehr_launch_web_app example listen on a port the OS picks.
+    let sandbox = Sandbox::start().unwrap();
+    let ephemeral = "http://127.0.0.1:49152/callback";
+    for (client_id, client_type) in APP_CLIENTS {
+        let any_port = matches!(
+            client_type,
+            ClientType::Public | ClientType::ConfidentialSymmetric
+        );
+        let (config, client_type) = config_of(&sandbox, client_id);
+        let client =
+            SmartClient::new(config.redirect_uri(ephemeral).build().unwrap(), client_type).unwrap();
+        let request = client.authorize(AuthorizeOptions::new()).unwrap();
+        match browse(&request) {
+            Ok(callback) if any_port => {
+                assert!(callback.starts_with(ephemeral), "{callback}");
+                let token = client
+                    .complete_authorization(&callback, request.pending())
+                    .unwrap();
+                assert!(token.context().patient().is_some());
+            }
+            // Refused, and not redirected to the unregistered port.
+            Err(400) if !any_port => {}
+            other => panic!("{client_id}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -334,7 +390,7 @@ fn refusals_a_client_bug_would_trigger() {
     assert_eq!(oauth_error(&err), Some(&ErrorCode::InvalidClient), "{err}");
 
     // Expired code: more than 60 s between the redirect and the exchange.
-    let client = client_of(&sandbox, ClientType::Public);
+    let client = client_of(&sandbox, demo::PUBLIC_CLIENT_ID);
     let request = client.authorize(AuthorizeOptions::new()).unwrap();
     let callback = browse(&request).unwrap();
     sandbox.advance_clock(Duration::from_secs(61));
@@ -417,5 +473,4 @@ fn a_reused_assertion_is_refused() {
     assert_eq!(replay.status().as_u16(), 401);
     let body = replay.body_mut().read_to_string().unwrap();
     assert!(body.contains("invalid_client"), "{body}");
-    let _ = AccessToken::new("unused");
 }

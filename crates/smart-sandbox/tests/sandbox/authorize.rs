@@ -270,3 +270,158 @@ fn scope_beyond_registration_is_refused() {
         }
     }
 }
+
+/// A sandbox with three clients on `http://127.0.0.1/callback` and `https://app.example/cb`:
+/// `strict` (the default), `any-port` (with `loopback_redirect_any_port`, from a clients
+/// file), and `any-port-code` (the same option, set in code).
+fn port_sandbox() -> Sandbox {
+    let uris = vec![
+        demo::REDIRECT_URI.to_owned(),
+        "https://app.example/cb".to_owned(),
+    ];
+    let file = serde_json::json!({"clients": [
+        {"client_id": "any-port", "token_endpoint_auth_method": "none",
+         "redirect_uris": uris, "loopback_redirect_any_port": true}
+    ]});
+    Sandbox::start_with(
+        smart_sandbox::SandboxConfig::new()
+            .without_demo_clients()
+            .client(smart_sandbox::RegisteredClient::public(
+                "strict",
+                uris.clone(),
+            ))
+            .client(
+                smart_sandbox::RegisteredClient::public("any-port-code", uris)
+                    .with_loopback_redirect_any_port(true),
+            )
+            .clients_from_json(&file.to_string())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+const OTHER_PORT: &str = "http://127.0.0.1:49152/callback";
+
+#[test]
+fn another_loopback_port_is_refused_by_default_and_never_redirected_to() {
+    let sandbox = port_sandbox();
+    let agent = agent();
+    // A valid request, and an invalid one (no state) that would otherwise be redirected.
+    for state in [Some("kept"), None] {
+        let request = AuthorizeRequest::new(&sandbox, "strict", PATIENT_SCOPES)
+            .set("redirect_uri", Some(OTHER_PORT))
+            .set("state", state);
+        for answer in [
+            request.get(&agent, &sandbox),
+            request.post(&agent, &sandbox),
+        ] {
+            assert_eq!(
+                answer.oauth_error(400),
+                "invalid_request",
+                "state {state:?}"
+            );
+            assert!(answer.header("location").is_none());
+            let description = answer.json()["error_description"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                description.contains("loopback_redirect_any_port"),
+                "says what to do: {description}"
+            );
+        }
+    }
+    // The registered URI itself works.
+    let request = AuthorizeRequest::new(&sandbox, "strict", PATIENT_SCOPES);
+    assert!(
+        request
+            .get(&agent, &sandbox)
+            .location()
+            .as_str()
+            .starts_with("http://127.0.0.1/callback?")
+    );
+    // The demo asymmetric clients are strict too.
+    for client in [demo::ASYMMETRIC_CLIENT_ID, demo::ASYMMETRIC_JKU_CLIENT_ID] {
+        let sandbox = Sandbox::start().unwrap();
+        let request = AuthorizeRequest::new(&sandbox, client, PATIENT_SCOPES)
+            .set("redirect_uri", Some(OTHER_PORT));
+        assert_eq!(
+            request.get(&agent, &sandbox).oauth_error(400),
+            "invalid_request"
+        );
+    }
+}
+
+#[test]
+fn another_loopback_port_is_accepted_with_the_opt_in() {
+    let sandbox = port_sandbox();
+    let agent = agent();
+    for client in ["any-port", "any-port-code"] {
+        let request = AuthorizeRequest::new(&sandbox, client, PATIENT_SCOPES)
+            .set("redirect_uri", Some(OTHER_PORT));
+        let location = request.get(&agent, &sandbox).location();
+        assert!(
+            location
+                .as_str()
+                .starts_with("http://127.0.0.1:49152/callback?"),
+            "{client}: {location}"
+        );
+        assert!(redirect_params(&location).get("code").is_some());
+        // Errors go to the port the app listens on.
+        let request = request.set("response_type", Some("token"));
+        let location = request.get(&agent, &sandbox).location();
+        assert!(location.as_str().starts_with(OTHER_PORT), "{location}");
+        assert_eq!(
+            redirect_params(&location)["error"],
+            "unsupported_response_type"
+        );
+    }
+}
+
+#[test]
+fn a_host_other_than_a_loopback_ip_never_varies() {
+    let sandbox = port_sandbox();
+    let agent = agent();
+    for client in ["strict", "any-port", "any-port-code"] {
+        for uri in [
+            "https://app.example:8443/cb",
+            "https://app.example:443/cb",
+            "http://localhost/callback",
+            "http://localhost:49152/callback",
+            "http://127.0.0.1:49152/callback/other",
+        ] {
+            let request = AuthorizeRequest::new(&sandbox, client, PATIENT_SCOPES)
+                .set("redirect_uri", Some(uri));
+            let answer = request.get(&agent, &sandbox);
+            assert_eq!(answer.oauth_error(400), "invalid_request", "{client} {uri}");
+            assert!(answer.header("location").is_none());
+        }
+    }
+}
+
+#[test]
+fn the_port_opt_in_needs_a_loopback_ip_redirect_uri() {
+    let file = serde_json::json!({"clients": [
+        {"client_id": "web", "token_endpoint_auth_method": "none",
+         "redirect_uris": ["https://app.example/cb", "http://localhost:8080/cb"],
+         "loopback_redirect_any_port": true}
+    ]});
+    let error = smart_sandbox::SandboxConfig::new()
+        .clients_from_json(&file.to_string())
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("loopback_redirect_any_port needs a redirect URI on http://127.0.0.1"),
+        "{error}"
+    );
+    let file = serde_json::json!({"clients": [
+        {"client_id": "web", "token_endpoint_auth_method": "none",
+         "redirect_uris": ["http://127.0.0.1/cb"], "loopback_redirect_any_port": "yes"}
+    ]});
+    assert!(
+        smart_sandbox::SandboxConfig::new()
+            .clients_from_json(&file.to_string())
+            .is_err()
+    );
+}

@@ -4,7 +4,7 @@ use base64ct::{Base64, Encoding};
 use serde_json::{Map, Value, json};
 use smart_core::{Clock, SystemClock, TokenUrl, unix_seconds};
 use smart_jwt_assertion::{AssertionSigner, CLIENT_ASSERTION_TYPE, PrivateKey, sign_compact};
-use smart_sandbox::{Sandbox, demo};
+use smart_sandbox::{RegisteredClient, Sandbox, SandboxConfig, demo};
 use smart_token::{ClientAuth, ClientSecret, TokenRequest};
 
 use crate::{
@@ -443,4 +443,166 @@ fn two_authentication_methods_at_once_are_refused() {
         Some(&basic),
     );
     assert_eq!(answer.oauth_error(400), "invalid_grant");
+}
+
+#[test]
+fn a_symmetric_client_uses_the_method_it_registered() {
+    let file = json!({"clients": [
+        {"client_id": "file-post", "token_endpoint_auth_method": "client_secret_post",
+         "client_secret": demo::SYMMETRIC_CLIENT_SECRET,
+         "redirect_uris": [demo::REDIRECT_URI]}
+    ]});
+    let sandbox = Sandbox::start_with(
+        SandboxConfig::new()
+            .client(RegisteredClient::confidential_symmetric_post(
+                "code-post",
+                demo::SYMMETRIC_CLIENT_SECRET,
+                vec![demo::REDIRECT_URI.into()],
+            ))
+            .clients_from_json(&file.to_string())
+            .unwrap(),
+    )
+    .unwrap();
+    let agent = agent();
+    let secret = || ClientSecret::new(demo::SYMMETRIC_CLIENT_SECRET);
+    let basic = |id: &str| ClientAuth::client_secret_basic(client_id(id), secret());
+    let post = |id: &str| ClientAuth::client_secret_post(client_id(id), secret());
+    // (client, the method it registered, its own auth, the other method with the right secret)
+    let cases = [
+        (
+            demo::SYMMETRIC_CLIENT_ID,
+            "client_secret_basic",
+            basic(demo::SYMMETRIC_CLIENT_ID),
+            post(demo::SYMMETRIC_CLIENT_ID),
+        ),
+        (
+            demo::SYMMETRIC_CLIENT_ID,
+            "client_secret_basic",
+            basic(demo::SYMMETRIC_CLIENT_ID).with_rfc6749_basic_encoding(),
+            post(demo::SYMMETRIC_CLIENT_ID),
+        ),
+        (
+            "code-post",
+            "client_secret_post",
+            post("code-post"),
+            basic("code-post"),
+        ),
+        (
+            "code-post",
+            "client_secret_post",
+            post("code-post"),
+            basic("code-post").with_rfc6749_basic_encoding(),
+        ),
+        (
+            "file-post",
+            "client_secret_post",
+            post("file-post"),
+            basic("file-post"),
+        ),
+    ];
+    for (id, registered, own, other) in &cases {
+        // The other method is refused, though the secret is right, and says which to use.
+        let (code, request) = authorize(&agent, &sandbox, id, PATIENT_SCOPES, None);
+        let answer = exchange(&agent, &sandbox, other, &code, &request.verifier);
+        assert_eq!(answer.oauth_error(401), "invalid_client", "{other:?}");
+        let description = answer.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            description.contains(&format!(
+                "registered token_endpoint_auth_method {registered}"
+            )),
+            "{description}"
+        );
+        assert!(!description.contains(demo::SYMMETRIC_CLIENT_SECRET));
+        let basic_tried = other.method() == smart_token::AuthMethod::ClientSecretBasic;
+        assert_eq!(
+            answer.header("www-authenticate").is_some(),
+            basic_tried,
+            "{other:?}"
+        );
+        // The refused attempt consumed the code; the registered method works on a new one.
+        let (code, request) = authorize(&agent, &sandbox, id, PATIENT_SCOPES, None);
+        let token = exchange(&agent, &sandbox, own, &code, &request.verifier).token();
+        // At every grant: a refresh by the other method is refused, by its own accepted.
+        let refresh = token.refresh_token().unwrap();
+        let request = TokenRequest::refresh_token(refresh, None)
+            .build(&crate::token_url(&sandbox), other)
+            .unwrap();
+        assert_eq!(send(&agent, request).oauth_error(401), "invalid_client");
+        let request = TokenRequest::refresh_token(refresh, None)
+            .build(&crate::token_url(&sandbox), own)
+            .unwrap();
+        assert_eq!(send(&agent, request).status, 200, "{own:?}");
+    }
+}
+
+#[test]
+fn a_wrong_secret_does_not_disclose_the_registered_method() {
+    let sandbox = Sandbox::start().unwrap();
+    let agent = agent();
+    let wrong = ClientAuth::client_secret_post(
+        client_id(demo::SYMMETRIC_CLIENT_ID),
+        ClientSecret::new("wrong-secret"),
+    );
+    let (code, request) = authorize(
+        &agent,
+        &sandbox,
+        demo::SYMMETRIC_CLIENT_ID,
+        PATIENT_SCOPES,
+        None,
+    );
+    let answer = exchange(&agent, &sandbox, &wrong, &code, &request.verifier);
+    assert_eq!(answer.oauth_error(401), "invalid_client");
+    assert!(
+        !answer.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret_basic")
+    );
+}
+
+#[test]
+fn a_jku_is_accepted_only_as_the_registered_jwks_uri() {
+    let sandbox = Sandbox::start().unwrap();
+    let agent = agent();
+    let id = demo::ASYMMETRIC_JKU_CLIENT_ID;
+    let registered = format!("{}{}", sandbox.base_url(), demo::CLIENT_JWKS_PATH);
+    let elsewhere = format!("{}/jwks", sandbox.base_url());
+    for (jku, accepted) in [
+        (Some(registered.as_str()), true),
+        (None, true),
+        (Some(elsewhere.as_str()), false),
+        (Some("https://attacker.example/jwks"), false),
+    ] {
+        let (code, request) = authorize(&agent, &sandbox, id, PATIENT_SCOPES, None);
+        let signed = assertion(
+            &sandbox,
+            &demo::asymmetric_key(),
+            &[
+                ("kid", json!(demo::asymmetric_kid())),
+                ("jku", jku.map_or(Value::Null, |jku| json!(jku))),
+            ],
+            &[("iss", json!(id)), ("sub", json!(id))],
+        );
+        let answer = post_form(
+            &agent,
+            &sandbox.token_url(),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", demo::REDIRECT_URI),
+                ("code_verifier", request.verifier.expose_secret()),
+                ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+                ("client_assertion", &signed),
+            ],
+            None,
+        );
+        if accepted {
+            assert_eq!(answer.status, 200, "{jku:?}: {:?}", answer.json());
+        } else {
+            assert_eq!(answer.oauth_error(401), "invalid_client", "{jku:?}");
+        }
+    }
 }

@@ -361,6 +361,29 @@ fn registration_then_use() {
     let request = crate::AuthorizeRequest::new(&sandbox, &id, "launch/patient patient/*.rs")
         .set("redirect_uri", Some(redirect));
     assert!(crate::redirect_params(&request.get(&agent, &sandbox).location()).contains_key("code"));
+    // It registered no port variance: another port is refused.
+    let request = crate::AuthorizeRequest::new(&sandbox, &id, "launch/patient patient/*.rs")
+        .set("redirect_uri", Some("http://127.0.0.1:9998/cb"));
+    assert_eq!(
+        request.get(&agent, &sandbox).oauth_error(400),
+        "invalid_request"
+    );
+
+    // A public client that registers port variance (RFC 8252 section 7.3).
+    let answer = register(
+        &sandbox,
+        &json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none",
+                "loopback_redirect_any_port": true}),
+        None,
+    );
+    assert_eq!(answer.status, 201);
+    let body = answer.json();
+    assert_eq!(body["loopback_redirect_any_port"], true);
+    let id = body["client_id"].as_str().unwrap().to_owned();
+    let request = crate::AuthorizeRequest::new(&sandbox, &id, "launch/patient patient/*.rs")
+        .set("redirect_uri", Some("http://127.0.0.1:9998/cb"));
+    let location = request.get(&agent, &sandbox).location();
+    assert!(location.as_str().starts_with("http://127.0.0.1:9998/cb?"));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use serde_json::json;
 use smart_core::{FixedClock, unix_seconds};
 use smart_jwt_assertion::{Algorithm, JwkSet, verify_compact};
-use smart_sandbox::{LaunchContext, Sandbox, SandboxConfig, demo};
+use smart_sandbox::{LaunchContext, RegisteredClient, Sandbox, SandboxConfig, demo};
 use smart_token::scope::ScopeSet;
 use smart_token::{ClientAuth, ClientSecret, Flow, TokenRequest, TokenResponse};
 
@@ -28,14 +28,22 @@ fn id_token_claims(
 
 #[test]
 fn standalone_launch_for_each_client_type() {
-    let sandbox = Sandbox::start().unwrap();
+    // The demo symmetric client registered client_secret_basic; this one client_secret_post.
+    let sandbox = Sandbox::start_with(SandboxConfig::new().client(
+        RegisteredClient::confidential_symmetric_post(
+            "symmetric-post",
+            demo::SYMMETRIC_CLIENT_SECRET,
+            vec![demo::REDIRECT_URI.into()],
+        ),
+    ))
+    .unwrap();
     let agent = agent();
     let auths = [
         public_auth(),
         symmetric_auth(),
         symmetric_auth().with_rfc6749_basic_encoding(),
         ClientAuth::client_secret_post(
-            client_id(demo::SYMMETRIC_CLIENT_ID),
+            client_id("symmetric-post"),
             ClientSecret::new(demo::SYMMETRIC_CLIENT_SECRET),
         ),
         asymmetric_auth(),
