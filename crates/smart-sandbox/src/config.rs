@@ -884,7 +884,9 @@ impl SandboxConfig {
     }
 
     /// Registers the clients of a JSON file: `{"clients": [ ... ]}`, each entry a
-    /// `client_id` with RFC 7591 metadata (see the crate docs).
+    /// `client_id` with RFC 7591 metadata (see the crate docs). This is the file of
+    /// `smart sandbox --clients`, not the conformance client profile of
+    /// `cargo xtask conformance --clients`, which describes clients registered elsewhere.
     ///
     /// # Errors
     ///
@@ -918,8 +920,20 @@ impl SandboxConfig {
         let object = smart_core::json::parse_object(bytes)
             .map_err(|error| file_error("it is not a JSON object", Some(error)))?;
         let Some(Value::Array(entries)) = object.get("clients") else {
+            let profile = [
+                "public",
+                "confidential_symmetric",
+                "confidential_asymmetric",
+                "backend",
+            ]
+            .iter()
+            .any(|member| object.contains_key(*member));
             return Err(file_error(
-                "it needs a `clients` array: {\"clients\": [{\"client_id\": ...}]}",
+                if profile {
+                    "it looks like a conformance client profile (for `xtask conformance --clients` and `smart demo --clients`); the sandbox's clients file is {\"clients\": [{\"client_id\": ..., RFC 7591 metadata}]}, see the smart-sandbox README"
+                } else {
+                    "it needs a `clients` array: {\"clients\": [{\"client_id\": ...}]}"
+                },
                 None,
             ));
         };

@@ -322,6 +322,13 @@ fn clients_file() {
             "{bad}: {error:?}"
         );
     }
+    // The other clients file, the conformance client profile, is recognised and explained.
+    let profile = r#"{"public": {"client_id": "app", "redirect_uri": "https://app.example/cb"}}"#;
+    let error = SandboxConfig::new().clients_from_json(profile).unwrap_err();
+    assert!(
+        error.to_string().contains("conformance client profile"),
+        "{error}"
+    );
     let missing = SandboxConfig::new()
         .clients_from_file(dir.join("missing.json"))
         .unwrap_err();
