@@ -12,10 +12,10 @@ impl Log for StderrLogger {
         // At trace level ureq prints what it otherwise redacts: the full request URL (the
         // authorization request's state), the `Location` header (the code and state the server
         // redirects with), and ureq-proto hex-dumps every byte on the wire, secrets included.
-        // ureq asks `log_enabled!(Trace)` for its own targets before showing those, so refusing
-        // trace for every `ureq*` target keeps them redacted at any verbosity; its debug lines
+        // ureq asks `log_enabled!(Trace)` before showing those, so refusing what the library's
+        // `reveals_wire_data` names keeps them redacted at any verbosity; ureq's debug lines
         // (method, host, status, the non-sensitive headers) still show with -vv.
-        if metadata.level() == Level::Trace && metadata.target().starts_with("ureq") {
+        if smart_client::reveals_wire_data(metadata) {
             return false;
         }
         metadata.level() <= self.level

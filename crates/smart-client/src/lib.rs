@@ -21,7 +21,9 @@ pub use id_token::{IdTokenClaims, IdTokenProblem};
 pub use registration::Registration;
 #[cfg(feature = "ureq")]
 pub use transport::UreqClient;
-pub use transport::{HttpClient, HttpOptions, TransportError, TransportErrorKind, USER_AGENT};
+pub use transport::{
+    HttpClient, HttpOptions, TransportError, TransportErrorKind, USER_AGENT, reveals_wire_data,
+};
 
 /// The crates this one is built on, re-exported so that callers name the same versions.
 pub use {

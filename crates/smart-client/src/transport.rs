@@ -6,6 +6,42 @@ use std::time::Duration;
 /// The crate's version, sent in `User-Agent`.
 pub const USER_AGENT: &str = concat!("smart-on-fhir/", env!("CARGO_PKG_VERSION"));
 
+/// Whether a log record may show the bytes on the wire, secrets included.
+///
+/// This crate never logs a secret, but ureq does at [`log::Level::Trace`]: its HTTP/1.1 codec
+/// (target `ureq_proto::util`) hex-dumps every byte it writes and reads (the `Authorization`
+/// header, form bodies with client secrets and assertions, token answers), and ureq shows the
+/// full request path and the `Location` header (an authorization code and `state`) whenever
+/// trace is enabled for its own targets. Refuse these records in your logger's
+/// [`log::Log::enabled`]: ureq asks before it un-redacts, so its debug lines stay redacted too.
+///
+/// ```
+/// use log::{Log, Metadata, Record};
+///
+/// struct AppLogger;
+///
+/// impl Log for AppLogger {
+///     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+///         !smart_client::reveals_wire_data(metadata)
+///     }
+///     fn log(&self, record: &Record<'_>) {
+///         if self.enabled(record.metadata()) {
+///             eprintln!("{} {}: {}", record.level(), record.target(), record.args());
+///         }
+///     }
+///     fn flush(&self) {}
+/// }
+///
+/// let wire = Metadata::builder().level(log::Level::Trace).target("ureq_proto::util").build();
+/// assert!(!AppLogger.enabled(&wire));
+/// let ours = Metadata::builder().level(log::Level::Trace).target("smart_client::client").build();
+/// assert!(AppLogger.enabled(&ours));
+/// ```
+#[must_use]
+pub fn reveals_wire_data(metadata: &log::Metadata<'_>) -> bool {
+    metadata.level() == log::Level::Trace && metadata.target().starts_with("ureq")
+}
+
 /// Sends one HTTP request and returns the answer, whatever its status.
 ///
 /// Implementations must not follow redirects: the client applies its own redirect policy

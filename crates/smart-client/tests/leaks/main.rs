@@ -465,14 +465,21 @@ fn assert_no_leaks(
 }
 
 /// The one place secrets do reach the log: at trace level, ureq-proto (ureq's HTTP/1.1
-/// codec) hex-dumps every byte it writes and reads, 16 bytes a line, under this target. That
-/// is the wire itself (Authorization headers, form bodies, token answers), so applications
-/// must keep `ureq_proto` below trace outside development; `docs/security.md` says so. The
-/// test holds that nothing else leaks, at any level, from any crate.
-const WIRE_DUMP_TARGET: &str = "ureq_proto::";
+/// codec) hex-dumps every byte it writes and reads, 16 bytes a line. That is the wire itself
+/// (Authorization headers, form bodies, token answers), so applications refuse those records
+/// with `smart_client::reveals_wire_data`; `docs/security.md` says so. The capture takes
+/// everything, and the test holds that every line showing a secret is one that helper refuses:
+/// an application that follows the advice logs nothing secret, at any level, from any crate.
+fn refused_by_wire_filter(line: &capture::Line) -> bool {
+    let metadata = log::Metadata::builder()
+        .level(line.level)
+        .target(&line.target)
+        .build();
+    smart_client::reveals_wire_data(&metadata)
+}
 
-/// Fails if any log line captured so far shows a secret (other than ureq-proto's trace-level
-/// wire dump), or if nothing was captured.
+/// Fails if any log line captured so far shows a secret (other than ureq's trace-level lines,
+/// which `smart_client::reveals_wire_data` refuses), or if nothing was captured.
 fn assert_logs_clean(needles: &Needles, one_time: &Needles) {
     let lines = capture::lines();
     assert!(
@@ -501,14 +508,14 @@ fn assert_logs_clean(needles: &Needles, one_time: &Needles) {
         else {
             continue;
         };
-        if line.level == log::Level::Trace && line.target.starts_with(WIRE_DUMP_TARGET) {
+        if refused_by_wire_filter(line) {
             wire_dump += 1;
         } else {
             leaks.push(format!("{found}\n    {}", line.text));
         }
     }
     eprintln!(
-        "{} log lines captured; {wire_dump} trace lines of ureq-proto's wire dump show secrets",
+        "{} log lines captured; {wire_dump} trace lines of ureq's wire dump show secrets",
         lines.len()
     );
     assert!(
