@@ -60,8 +60,11 @@ pub enum Deviation {
         index: usize,
     },
     /// A field is an empty (or all-whitespace) string; it is treated as absent, as safire's
-    /// `present?` does (an empty `refresh_token` is no refresh token, an empty `scope` is no
-    /// statement about the scope, an empty `token_type` is a missing one).
+    /// `present?` does (an empty `refresh_token` is no refresh token, an empty `token_type` is a
+    /// missing one). The one exception is `scope`: an empty `scope` (string or array) is kept as
+    /// an empty granted set — nothing granted — so that
+    /// [`TokenResponse::assume_scope`] never reads it as "everything requested"; `validate`
+    /// reports it as [`Finding::Missing`]`("scope")`.
     EmptyString {
         /// The field name.
         field: &'static str,
@@ -98,6 +101,9 @@ impl fmt::Display for Deviation {
                 f,
                 "fhirContext[{index}] has none of reference, canonical or identifier; ignored"
             ),
+            Self::EmptyString { field: "scope" } => {
+                f.write_str("scope is empty; read as no scopes granted (not as the requested ones)")
+            }
             Self::EmptyString { field } => {
                 write!(f, "{field} is an empty string; treated as absent")
             }
@@ -217,7 +223,10 @@ fn take_seconds(
     }
 }
 
-/// Reads `scope` as a string, or as an array of strings (a deviation).
+/// Reads `scope` as a string, or as an array of strings (a deviation). An empty string or
+/// array is an empty set (with [`Deviation::EmptyString`]), never `None`: `None` means "the
+/// server did not say", which [`TokenResponse::assume_scope`] fills with the requested scopes,
+/// and an empty grant must not fail open that way.
 pub(crate) fn take_scope(
     object: &mut Map<String, Value>,
     deviations: &mut Vec<Deviation>,
@@ -244,7 +253,7 @@ pub(crate) fn take_scope(
     };
     if text.trim().is_empty() {
         deviations.push(Deviation::EmptyString { field: "scope" });
-        return None;
+        return Some(ScopeSet::new());
     }
     let (set, errors) = ScopeSet::parse_lenient(&text);
     deviations.extend(errors.into_iter().map(Deviation::InvalidScope));
@@ -710,7 +719,8 @@ impl TokenResponse {
     }
 
     /// Fills in the granted scope from the request when the server left it out (RFC 6749
-    /// §5.1: the scope is then the one requested).
+    /// §5.1: the scope is then the one requested). An empty `scope` the server did send
+    /// (`""` or `[]`) is not "left out": it stays empty, so nothing is assumed granted.
     pub fn assume_scope(&mut self, requested: &ScopeSet) {
         if self.scope.is_none() {
             self.scope = Some(requested.clone());

@@ -435,7 +435,8 @@ fn empty_strings_count_as_absent_with_a_deviation() {
     )
     .unwrap();
     assert_eq!(token.token_type(), None);
-    assert!(token.scope().is_none());
+    // An empty scope is an empty grant, not "the server did not say".
+    assert_eq!(token.scope(), Some(&ScopeSet::new()));
     assert!(token.refresh_token().is_none());
     assert!(token.id_token().is_none());
     let deviations = token.deviations();
@@ -462,9 +463,16 @@ fn empty_strings_count_as_absent_with_a_deviation() {
     }));
     assert_eq!(token.context().fhir_context().len(), 1);
     assert!(
+        Deviation::EmptyString {
+            field: "refresh_token"
+        }
+        .to_string()
+        .contains("treated as absent")
+    );
+    assert!(
         Deviation::EmptyString { field: "scope" }
             .to_string()
-            .contains("treated as absent")
+            .contains("no scopes granted")
     );
 
     // validate() reports the empty required fields as missing, like safire's `present?`.
@@ -479,8 +487,28 @@ fn empty_strings_count_as_absent_with_a_deviation() {
         "{findings:?}"
     );
 
-    // An empty scope from a refresh that leaves it out is filled in from the request.
+    // An empty scope the server sent is not filled in from the request: that would read
+    // "nothing granted" as "everything requested".
     let mut token = token;
+    let requested: ScopeSet = "patient/*.rs".parse().unwrap();
+    token.assume_scope(&requested);
+    assert_eq!(token.scope(), Some(&ScopeSet::new()));
+}
+
+#[test]
+fn an_empty_scope_array_is_an_empty_grant_not_the_requested_one() {
+    let mut token =
+        parse(r#"{"access_token": "at", "token_type": "Bearer", "scope": []}"#).unwrap();
+    assert_eq!(token.scope(), Some(&ScopeSet::new()));
+    assert!(
+        token
+            .deviations()
+            .contains(&Deviation::EmptyString { field: "scope" })
+    );
+    token.assume_scope(&"patient/*.rs".parse().unwrap());
+    assert_eq!(token.scope(), Some(&ScopeSet::new()));
+    // Left out entirely, the scope is the requested one (RFC 6749 §5.1).
+    let mut token = parse(r#"{"access_token": "at", "token_type": "Bearer"}"#).unwrap();
     let requested: ScopeSet = "patient/*.rs".parse().unwrap();
     token.assume_scope(&requested);
     assert_eq!(token.scope(), Some(&requested));
