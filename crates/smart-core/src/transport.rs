@@ -141,6 +141,11 @@ impl fmt::Display for UrlProblem {
 /// `user:password@` part is replaced, control characters are escaped (so a hostile URL
 /// cannot start a new log line), and very long URLs are cut short.
 ///
+/// Text that does not parse as a URL with a host (a typo'd URL, a proxy written without a
+/// scheme such as `user:pw@proxy:3128`) has everything from after the scheme's `://` (or
+/// from the start) up to the last `@` before any whitespace replaced by `[redacted]`: a
+/// password may hold `/`, `#` or `?`, so the authority cannot be trusted to end at them.
+///
 /// ```
 /// use smart_core::display_url;
 ///
@@ -148,6 +153,11 @@ impl fmt::Display for UrlProblem {
 ///     display_url("https://user:hunter2@ehr.example/fhir"),
 ///     "https://user:redacted@ehr.example/fhir"
 /// );
+/// assert_eq!(
+///     display_url("http://user:p/ss@proxy:3128"),
+///     "http://[redacted]@proxy:3128"
+/// );
+/// assert_eq!(display_url("user:pw@proxy:3128"), "[redacted]@proxy:3128");
 /// assert_eq!(display_url("not a url\nINFO forged"), "not a url\\nINFO forged");
 /// ```
 #[must_use]
@@ -159,8 +169,28 @@ pub fn display_url(url: &str) -> String {
             let _ = parsed.set_password(Some("redacted"));
             display_text(parsed.as_str(), LIMIT)
         }
-        _ => display_text(url, LIMIT),
+        Ok(parsed) if parsed.has_host() => display_text(url, LIMIT),
+        _ => display_text(&redact_unparsed_userinfo(url), LIMIT),
     }
+}
+
+/// The fallback of [`display_url`]: everything between the scheme's `://` (or the start) and
+/// the last `@` of the first whitespace-free run is replaced by `[redacted]`.
+fn redact_unparsed_userinfo(url: &str) -> String {
+    let end = url.find(char::is_whitespace).unwrap_or(url.len());
+    let Some(at) = url[..end].rfind('@') else {
+        return url.to_owned();
+    };
+    let start = url[..at]
+        .find("://")
+        .filter(|&i| {
+            !url[..i].is_empty()
+                && url[..i]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        })
+        .map_or(0, |i| i + 3);
+    format!("{}[redacted]{}", &url[..start], &url[at..])
 }
 
 /// Untrusted text (a server's JSON key, a URL that does not parse) as it may appear in an
@@ -197,6 +227,42 @@ pub fn display_text(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_url_redacts_credentials_of_text_that_does_not_parse() {
+        for (url, shown) in [
+            (
+                "https://user:pw@ehr example/fhir",
+                "https://[redacted]@ehr example/fhir",
+            ),
+            (
+                "http://user:p/ss@proxy:3128",
+                "http://[redacted]@proxy:3128",
+            ),
+            (
+                "http://user:p#ss@proxy:3128",
+                "http://[redacted]@proxy:3128",
+            ),
+            (
+                "http://user:p?ss@proxy:3128",
+                "http://[redacted]@proxy:3128",
+            ),
+            ("user:pw@proxy:3128", "[redacted]@proxy:3128"),
+            ("user:p@ss@proxy:3128", "[redacted]@proxy:3128"),
+            (
+                "socks5://a:b@c@proxy:1080/",
+                "socks5://a:redacted@proxy:1080/",
+            ),
+            ("no credentials here", "no credentials here"),
+        ] {
+            assert_eq!(display_url(url), shown, "{url}");
+        }
+        // A URL that parses keeps its path and query, `@` and all.
+        assert_eq!(
+            display_url("https://ehr.example/fhir?login=a@b"),
+            "https://ehr.example/fhir?login=a@b"
+        );
+    }
 
     #[test]
     fn display_url_escapes_control_characters() {
