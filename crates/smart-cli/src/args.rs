@@ -4,15 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The longest `--timeout` and `--wait`: a day. Longer values would be mistakes, and must not
+/// overflow the clock.
+pub(crate) const MAX_SECONDS: u64 = 86_400;
+
 /// SMART on FHIR from the command line: discover servers, run launches, request tokens, make
 /// keys and JWK Sets, and run an embedded SMART sandbox.
 ///
 /// Secrets are read from environment variables or files, never from the command line.
 /// Exit codes: 0 success, 1 server or protocol error, 2 usage or configuration error.
-/// The longest `--timeout` and `--wait`: a day. Longer values would be mistakes, and must not
-/// overflow the clock.
-pub(crate) const MAX_SECONDS: u64 = 86_400;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "smart",

@@ -2,12 +2,14 @@
 //! building a client from the command line, and output.
 
 use crate::output::{errln, outln};
+use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use smart_client::core::{OsRandom, RandomSource};
 use smart_client::jwt::{Algorithm, PrivateKey};
 use smart_client::token::{ClientSecret, OAuthError, TokenError, TokenResponse};
 use smart_client::{
@@ -435,18 +437,40 @@ pub(crate) fn write_private_file(
                 cannot(error)
             }
         })?;
-        return write_all(file, contents).map_err(cannot);
+        return write_all(file, contents).map_err(|error| {
+            // The file is this process's own: a half-written key must not stay behind.
+            let _ = fs::remove_file(path);
+            cannot(error)
+        });
     }
     let name = path
         .file_name()
         .ok_or_else(|| Failure::usage(format!("{} is not a file name", path.display())))?;
-    let mut temporary_name = std::ffi::OsString::from(".");
-    temporary_name.push(name);
-    temporary_name.push(format!(".{}.tmp", std::process::id()));
-    let temporary = path.with_file_name(temporary_name);
-    let written = create_private(&temporary)
-        .and_then(|file| write_all(file, contents))
-        .and_then(|()| fs::rename(&temporary, path));
+    // A fresh random name each try: a file left by an earlier run (or planted there) is never
+    // opened, and only a file this process created is ever removed.
+    let mut attempts = 0;
+    let (temporary, file) = loop {
+        let mut suffix = [0_u8; 8];
+        OsRandom
+            .fill(&mut suffix)
+            .map_err(|error| Failure::usage(format!("cannot write {}: {error}", path.display())))?;
+        let suffix = suffix.iter().fold(String::new(), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
+        let mut temporary_name = std::ffi::OsString::from(".");
+        temporary_name.push(name);
+        temporary_name.push(format!(".{suffix}.tmp"));
+        let temporary = path.with_file_name(temporary_name);
+        match create_private(&temporary) {
+            Ok(file) => break (temporary, file),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists && attempts < 3 => {
+                attempts += 1;
+            }
+            Err(error) => return Err(cannot(error)),
+        }
+    };
+    let written = write_all(file, contents).and_then(|()| fs::rename(&temporary, path));
     if let Err(error) = written {
         let _ = fs::remove_file(&temporary);
         return Err(cannot(error));

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
+use smart_client::SecretMethod;
 use smart_sandbox::{LaunchContext, Sandbox, demo};
 
 use crate::args::{DemoArgs, Global};
@@ -139,6 +140,7 @@ fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
         redirect_uri: demo::REDIRECT_URI.to_owned(),
         scope: "launch/patient openid fhirUser offline_access patient/*.rs".to_owned(),
         secret: None,
+        secret_method: SecretMethod::default(),
         key: None,
         kid: None,
     };
@@ -160,7 +162,7 @@ fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
     Profile {
         fhir_base: base,
         allow_insecure_localhost: true,
-        timeout: Duration::from_secs(global.timeout.max(1)),
+        timeout: Duration::from_secs(global.timeout),
         public: Some(app(demo::PUBLIC_CLIENT_ID)),
         symmetric: Some(AppClient {
             secret: Some(demo::SYMMETRIC_CLIENT_SECRET.to_owned()),
@@ -208,6 +210,8 @@ struct AppEntry {
     redirect_uri: String,
     scope: String,
     client_secret_env: Option<String>,
+    /// `client_secret_basic` (the default) or `client_secret_post`: the method registered.
+    token_endpoint_auth_method: Option<String>,
     key_file: Option<std::path::PathBuf>,
     kid: Option<String>,
 }
@@ -234,8 +238,19 @@ fn external_profile(
     })?;
     let app = |entry: Option<AppEntry>| -> Result<Option<AppClient>, Failure> {
         let Some(entry) = entry else { return Ok(None) };
+        let secret_method = match entry.token_endpoint_auth_method.as_deref() {
+            None | Some("client_secret_basic") => SecretMethod::Basic,
+            Some("client_secret_post") => SecretMethod::Post,
+            Some(other) => {
+                return Err(Failure::usage(format!(
+                    "{}: token_endpoint_auth_method `{other}` is not client_secret_basic or client_secret_post",
+                    path.display()
+                )));
+            }
+        };
         Ok(Some(AppClient {
             secret: read_secret(entry.client_secret_env.as_deref(), None, "client secret")?,
+            secret_method,
             key: entry.key_file.as_deref().map(read_key).transpose()?,
             client_id: entry.client_id,
             redirect_uri: entry.redirect_uri,
@@ -246,7 +261,7 @@ fn external_profile(
     Ok(Profile {
         fhir_base: server.to_owned(),
         allow_insecure_localhost: global.allow_insecure_localhost,
-        timeout: Duration::from_secs(global.timeout.max(1)),
+        timeout: Duration::from_secs(global.timeout),
         public: app(file.public)?,
         symmetric: app(file.confidential_symmetric)?,
         asymmetric: app(file.confidential_asymmetric)?,

@@ -13,7 +13,7 @@ use smart_client::token::{
 use smart_client::ureq;
 use smart_client::{
     AuthorizationRequest, AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientConfigBuilder,
-    ClientError, ClientType, HttpOptions, IntrospectWith, SmartClient,
+    ClientError, ClientType, HttpOptions, IntrospectWith, SecretMethod, SmartClient,
 };
 
 /// A user-facing client registered at the server.
@@ -22,6 +22,8 @@ pub(crate) struct AppClient {
     pub(crate) redirect_uri: String,
     pub(crate) scope: String,
     pub(crate) secret: Option<String>,
+    /// How the secret is sent: the method the client registered.
+    pub(crate) secret_method: SecretMethod,
     pub(crate) key: Option<PrivateKey>,
     pub(crate) kid: Option<String>,
 }
@@ -244,7 +246,9 @@ impl Profile<'_> {
             .redirect_uri(app.redirect_uri.clone())
             .scopes(app.scope.clone());
         if let Some(secret) = &app.secret {
-            builder = builder.client_secret(ClientSecret::new(secret.clone()));
+            builder = builder
+                .client_secret(ClientSecret::new(secret.clone()))
+                .secret_method(app.secret_method);
         }
         if let Some(key) = &app.key {
             let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
@@ -672,6 +676,7 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
                         .unwrap_or("launch/patient patient/*.rs")
                         .to_owned(),
                     secret: None,
+                    secret_method: SecretMethod::default(),
                     key: None,
                     kid: None,
                 };
@@ -695,6 +700,7 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
                     redirect_uri: app.redirect_uri.clone(),
                     scope: app.scope.clone(),
                     secret: Some("not-the-secret".to_owned()),
+                    secret_method: app.secret_method,
                     key: None,
                     kid: None,
                 };
@@ -874,6 +880,7 @@ fn negatives(
                 let wrong = AppClient {
                     redirect_uri: wrong_uri.clone(),
                     secret: None,
+                    secret_method: SecretMethod::default(),
                     key: None,
                     kid: None,
                     client_id: app.client_id.clone(),
@@ -889,9 +896,14 @@ fn negatives(
                             "the server redirected to the unregistered {wrong_uri}"
                         ));
                     }
-                    (status, _) => out.line(format!(
+                    (status, _) if (400..500).contains(&status) => out.line(format!(
                         "authorize with an unregistered redirect_uri -> HTTP {status}, no redirect to it"
                     )),
+                    (status, _) => {
+                        return Err(format!(
+                            "an unregistered redirect_uri got HTTP {status}; expected a 4xx error page"
+                        ));
+                    }
                 }
                 // At the token endpoint: a code exchanged with another redirect_uri than the one
                 // of its authorization request.

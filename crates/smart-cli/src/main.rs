@@ -50,6 +50,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
+            output::exit_on_closed_pipe(failure.exit_code());
             failure.report(global.json);
             ExitCode::from(failure.exit_code())
         }

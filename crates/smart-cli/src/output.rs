@@ -3,11 +3,23 @@
 //! `println!` panics when stdout is a closed pipe (`smart demo | head -1`), and Rust ignores
 //! `SIGPIPE`, so the command would die with a panic and exit code 101. Every line of output goes
 //! through [`outln!`] instead: when the reader has gone away the command stops quietly with exit
-//! code 0 (like `ripgrep`), and any other write failure is reported in one line with exit code 1.
+//! code 0 (like `ripgrep`), or with the failure's code while it reports a failure, and any other
+//! write failure is reported in one line with exit code 1.
 //! Lines on stderr ([`errln!`]) are best effort: a closed stderr is ignored.
 
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// The exit code when stdout turns out to be a closed pipe: 0 while the command is going well,
+/// the failure's own code while it reports a failure, so a closed pipe never turns a failure
+/// into a success.
+static CLOSED_PIPE_EXIT: AtomicU8 = AtomicU8::new(0);
+
+/// From now on a closed stdout ends the process with `code` (a failure being reported).
+pub(crate) fn exit_on_closed_pipe(code: u8) {
+    CLOSED_PIPE_EXIT.store(code, Ordering::Relaxed);
+}
 
 /// Writes one line (or, with `print`-style use, any text) to stdout.
 macro_rules! outln {
@@ -38,14 +50,15 @@ macro_rules! err {
 
 pub(crate) use {err, errln, outln};
 
-/// Writes to stdout; a closed pipe ends the process quietly with exit code 0.
+/// Writes to stdout; a closed pipe ends the process quietly, with exit code 0 or, while a
+/// failure is reported, with the failure's code.
 pub(crate) fn stdout(text: fmt::Arguments<'_>) {
     let mut out = io::stdout().lock();
     if let Err(error) = out.write_fmt(text).and_then(|()| out.flush()) {
         drop(out);
         if error.kind() == io::ErrorKind::BrokenPipe {
             // The reader has all it wanted (`| head`): stop, as SIGPIPE would, but quietly.
-            std::process::exit(0);
+            std::process::exit(i32::from(CLOSED_PIPE_EXIT.load(Ordering::Relaxed)));
         }
         stderr(format_args!(
             "error: cannot write the output to stdout: {error}\n"

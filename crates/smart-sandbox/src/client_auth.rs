@@ -84,11 +84,10 @@ pub(crate) fn authenticate(
     let client = shared.state().clients.get(client_id).cloned();
     match client {
         Some(client) if matches!(client.kind(), ClientKind::Public) => Ok(client),
-        Some(client) => Err(OAuthFailure::invalid_client(
+        Some(_) => Err(OAuthFailure::invalid_client(
             format!(
-                "the client `{}` is confidential: authenticate with its registered method ({}), not client_id alone",
+                "the client `{}` is confidential: authenticate with its client credentials, not client_id alone",
                 shown(client_id),
-                client.auth_method()
             ),
             false,
         )),

@@ -1,6 +1,6 @@
 //! `smart demo --table` and `smart demo --server ... --clients ...` (`cargo xtask conformance`).
 
-use smart_sandbox::{Sandbox, demo};
+use smart_sandbox::{RegisteredClient, Sandbox, SandboxConfig, demo};
 
 use super::{run, scratch, smart, stderr, stdout};
 
@@ -121,6 +121,68 @@ fn a_run_that_verifies_nothing_fails() {
     assert!(
         text.contains("| standalone launch (public, GET) | pass |"),
         "{text}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A profile's confidential-symmetric client sends its secret by the method it registered: a
+/// `client_secret_post` client's flows pass (the sandbox refuses Basic for it).
+#[test]
+fn a_client_secret_post_client_in_a_profile() {
+    let sandbox = Sandbox::start_with(SandboxConfig::new().client(
+        RegisteredClient::confidential_symmetric_post(
+            "post-app",
+            "post-app-secret",
+            vec![demo::REDIRECT_URI.to_owned()],
+        ),
+    ))
+    .unwrap();
+    let dir = scratch();
+    let clients = dir.join("clients.json");
+    let profile = |method: &str| {
+        serde_json::json!({
+            "confidential_symmetric": {
+                "client_id": "post-app",
+                "redirect_uri": demo::REDIRECT_URI,
+                "scope": "launch/patient openid fhirUser offline_access patient/*.rs",
+                "client_secret_env": "POST_APP_SECRET",
+                "token_endpoint_auth_method": method
+            }
+        })
+        .to_string()
+    };
+    let run_with = |method: &str| {
+        std::fs::write(&clients, profile(method)).unwrap();
+        run(smart()
+            .args([
+                "--allow-insecure-localhost",
+                "demo",
+                "--table",
+                "--auto-approve",
+            ])
+            .arg("--server")
+            .arg(sandbox.base_url())
+            .arg("--clients")
+            .arg(&clients)
+            .env("POST_APP_SECRET", "post-app-secret"))
+    };
+    let output = run_with("client_secret_post");
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}\n{}", stderr(&output));
+    assert!(
+        text.contains("| standalone launch (symmetric, GET) | pass |"),
+        "{text}"
+    );
+    // Sent by the other method, the same client is refused: the field is what decides.
+    let output = run_with("client_secret_basic");
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    // An unknown method is a usage error naming the field.
+    let output = run_with("private_key_jwt");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("token_endpoint_auth_method `private_key_jwt`"),
+        "{}",
+        stderr(&output)
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -139,6 +139,13 @@ fn exit_codes_and_one_line_errors() {
     assert_eq!(output.status.code(), Some(2));
     let output = run(smart().args(["--help"]));
     assert_eq!(output.status.code(), Some(0));
+    // The help states the contract: the exit codes, and where secrets come from.
+    let help = stdout(&output);
+    assert!(
+        help.contains("Exit codes: 0 success, 1 server or protocol error, 2 usage"),
+        "{help}"
+    );
+    assert!(help.contains("never from the command line"), "{help}");
 }
 
 #[test]

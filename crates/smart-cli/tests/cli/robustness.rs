@@ -168,6 +168,33 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+/// A failure reported as JSON on a stdout that is already closed keeps its exit code: a closed
+/// pipe never turns a failure into a success.
+#[test]
+fn a_closed_stdout_keeps_a_failures_exit_code() {
+    let dir = scratch();
+    let mut child = smart()
+        .args(["--json", "jwks", "--key"])
+        .arg(dir.join("no-such-key.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once: the JSON error document meets a closed pipe.
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Seconds beyond a day would overflow the clock (`Instant + Duration`); 0 is not a time limit.
 #[test]
 fn out_of_range_seconds_are_usage_errors() {

@@ -522,8 +522,8 @@ fn a_symmetric_client_uses_the_method_it_registered() {
             basic_tried,
             "{other:?}"
         );
-        // The refused attempt consumed the code; the registered method works on a new one.
-        let (code, request) = authorize(&agent, &sandbox, id, PATIENT_SCOPES, None);
+        // Client authentication is checked before the code is looked up, so the refused
+        // attempt left the code unused: the registered method redeems it.
         let token = exchange(&agent, &sandbox, own, &code, &request.verifier).token();
         // At every grant: a refresh by the other method is refused, by its own accepted.
         let refresh = token.refresh_token().unwrap();
@@ -561,6 +561,16 @@ fn a_wrong_secret_does_not_disclose_the_registered_method() {
             .unwrap()
             .contains("client_secret_basic")
     );
+    // Nor does client_id alone, with no secret at all.
+    let bare = ClientAuth::public(client_id(demo::SYMMETRIC_CLIENT_ID));
+    let answer = exchange(&agent, &sandbox, &bare, &code, &request.verifier);
+    assert_eq!(answer.oauth_error(401), "invalid_client");
+    let description = answer.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(description.contains("client_id alone"), "{description}");
+    assert!(!description.contains("client_secret"), "{description}");
 }
 
 #[test]
