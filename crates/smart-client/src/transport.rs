@@ -204,23 +204,12 @@ impl fmt::Debug for HttpOptions {
             .field("connect_timeout", connect_timeout)
             .field("timeout", timeout)
             .field("max_body_bytes", max_body_bytes)
-            .field("proxy", &proxy.as_deref().map(display_proxy))
+            .field(
+                "proxy",
+                // With any `user:password@` part replaced, with or without a scheme.
+                &proxy.as_deref().map(smart_core::display_url),
+            )
             .finish()
-    }
-}
-
-/// A proxy URL with any `user:password@` part replaced, whether or not it has a scheme
-/// (`user:pass@proxy:3128` is not a URL the parser reads as having a password).
-fn display_proxy(proxy: &str) -> String {
-    let (scheme, rest) = match proxy.split_once("://") {
-        Some((scheme, rest)) => (format!("{scheme}://"), rest),
-        None => (String::new(), proxy),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => smart_core::display_url(&format!("{scheme}[redacted]@{host}{tail}")),
-        None => smart_core::display_url(proxy),
     }
 }
 
@@ -424,10 +413,13 @@ mod tests {
             "http://user:pa55word@proxy:3128",
             "user:pa55word@proxy:3128",
             "socks5://user:pa55word@proxy:1080/",
+            "http://user:pa55/word@proxy:3128",
+            "http://user:pa55#word@proxy:3128",
+            "user:pa55/word@proxy:3128",
         ] {
             let options = HttpOptions::new().proxy(proxy);
             let text = format!("{options:?} {options:#?}");
-            assert!(!text.contains("pa55word"), "{text}");
+            assert!(!text.contains("pa55"), "{text}");
             assert!(text.contains("proxy:"), "{text}");
         }
         let plain = HttpOptions::new().proxy("http://proxy.example:3128");
