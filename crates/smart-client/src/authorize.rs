@@ -136,7 +136,15 @@ impl AuthorizeOptions {
     }
 }
 
-/// Everything the callback needs, kept by the app between the redirect and the callback.
+/// What the callback needs from the authorization request, kept by the app between the
+/// redirect and the callback.
+///
+/// It is not trusted on its own: a session store may have been tampered with. When the code
+/// is exchanged ([`SmartClient::exchange_code`](crate::SmartClient::exchange_code)), the stored
+/// token endpoint must equal the client's own — the configured one, or the discovered one
+/// (discovering then if it is not yet cached) — or the exchange fails with
+/// [`ClientError::PendingTokenEndpoint`] before the code, the verifier or any credential is
+/// sent; the stored `client_id` must match the configured one too.
 ///
 /// It serialises (serde) so that web apps can keep it in any session store and scale out
 /// across machines; the serialised form holds the state and the PKCE verifier, so treat it as
@@ -191,7 +199,10 @@ impl PendingAuthorization {
         &self.aud
     }
 
-    /// The token endpoint known when the request was made.
+    /// The token endpoint known when the request was made. It is only a check: the code is
+    /// exchanged at the client's own token endpoint (configured, or discovered — discovering
+    /// then if needed), and a stored endpoint that differs from it makes the exchange fail
+    /// with [`ClientError::PendingTokenEndpoint`].
     #[must_use]
     pub fn token_endpoint(&self) -> Option<&TokenUrl> {
         self.token_endpoint.as_ref()
@@ -398,11 +409,18 @@ impl Callback {
             })?;
             url.query().unwrap_or_default().to_owned()
         } else {
-            // A request target as a web server sees it (`/callback?code=...`), or a bare query.
-            callback
-                .split_once('?')
-                .map_or(callback, |(_, query)| query)
-                .to_owned()
+            // A request target as a web server sees it (`/callback?code=...`) or `?code=...`:
+            // the query starts after the first `?`. Anything else is a bare query, whole: its
+            // values may hold unencoded URLs with a `?` of their own
+            // (`error=access_denied&error_uri=https://x/e?id=1`).
+            if callback.starts_with(['/', '?']) {
+                callback
+                    .split_once('?')
+                    .map_or("", |(_, query)| query)
+                    .to_owned()
+            } else {
+                callback.to_owned()
+            }
         };
         let mut parsed = Self {
             code: None,
@@ -594,5 +612,26 @@ mod tests {
         assert_eq!(callback.iss.as_deref(), Some("https://ehr.example/auth"));
         let callback = Callback::parse("code=a&state=s&error_uri=https://x.example/e").unwrap();
         assert_eq!(callback.error_uri.as_deref(), Some("https://x.example/e"));
+    }
+
+    #[test]
+    fn a_bare_query_is_not_cut_at_a_question_mark_inside_a_value() {
+        let callback =
+            Callback::parse("error=access_denied&state=s&error_uri=https://x/e?id=1").unwrap();
+        assert_eq!(callback.error.as_deref(), Some("access_denied"));
+        assert_eq!(callback.state.as_deref(), Some("s"));
+        assert_eq!(callback.error_uri.as_deref(), Some("https://x/e?id=1"));
+        // A request target or a leading `?` is still cut at its first `?`.
+        for text in [
+            "/cb?error=access_denied&state=s&error_uri=https://x/e?id=1",
+            "?error=access_denied&state=s&error_uri=https://x/e?id=1",
+        ] {
+            let callback = Callback::parse(text).unwrap();
+            assert_eq!(callback.error.as_deref(), Some("access_denied"), "{text}");
+            assert_eq!(callback.error_uri.as_deref(), Some("https://x/e?id=1"));
+        }
+        // A request target without a query has no parameters.
+        let callback = Callback::parse("/cb").unwrap();
+        assert!(callback.code.is_none() && callback.error.is_none());
     }
 }
