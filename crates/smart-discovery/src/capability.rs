@@ -130,11 +130,24 @@ impl Capability {
     /// ```
     #[must_use]
     pub fn renamed_from_v1(value: &str) -> Option<Self> {
-        match value {
-            "context-banner" => Some(Self::ContextPassthroughBanner),
-            "context-style" => Some(Self::ContextPassthroughStyle),
-            _ => None,
-        }
+        Self::v1_rename(value).map(|(_, capability)| capability)
+    }
+
+    /// The SMART v1 names and the 2.x capabilities they were renamed to: the one table both
+    /// [`Capability::renamed_from_v1`] and the [`Finding::LegacyCapability`](crate::Finding::LegacyCapability)
+    /// it records read.
+    const RENAMED_FROM_V1: [(&'static str, Self); 2] = [
+        ("context-banner", Self::ContextPassthroughBanner),
+        ("context-style", Self::ContextPassthroughStyle),
+    ];
+
+    /// The v1 name as written (with a `'static` lifetime, for findings) and the capability it
+    /// is read as, or `None` when `value` is not a renamed v1 name.
+    pub(crate) fn v1_rename(value: &str) -> Option<(&'static str, Self)> {
+        Self::RENAMED_FROM_V1
+            .iter()
+            .find(|(v1, _)| *v1 == value)
+            .map(|(v1, capability)| (*v1, capability.clone()))
     }
 
     /// Whether this is one of the capabilities SMART App Launch 2.2 defines.

@@ -423,7 +423,7 @@ impl SmartConfiguration {
         let introspection_endpoint = fields.url("introspection_endpoint", Sensitive, Resolve)?;
         let revocation_endpoint = fields.url("revocation_endpoint", Sensitive, Resolve)?;
         let capabilities = fields
-            .strings("capabilities")
+            .indexed_strings("capabilities")
             .map(|list| capabilities(list, &mut fields.findings));
         let code_challenge_methods_supported = fields.strings("code_challenge_methods_supported");
         let (extensions, findings) = fields.finish();
@@ -494,18 +494,14 @@ pub(crate) struct LegacyEndpoints {
     pub(crate) revoke: Option<EndpointUrl>,
 }
 
-/// The capabilities, with the SMART v1 names of renamed capabilities read as their 2.x names.
-fn capabilities(list: Vec<String>, findings: &mut Vec<Finding>) -> Vec<Capability> {
+/// The capabilities, with the SMART v1 names of renamed capabilities read as their 2.x names
+/// (a [`Finding::LegacyCapability`] naming `capabilities[i]` for each).
+fn capabilities(list: Vec<(usize, String)>, findings: &mut Vec<Finding>) -> Vec<Capability> {
     list.into_iter()
-        .map(|text| match Capability::renamed_from_v1(&text) {
-            Some(read_as) => {
-                let written = if read_as == Capability::ContextPassthroughBanner {
-                    "context-banner"
-                } else {
-                    "context-style"
-                };
+        .map(|(i, text)| match Capability::v1_rename(&text) {
+            Some((written, read_as)) => {
                 findings.push(Finding::LegacyCapability {
-                    field: "capabilities".to_owned(),
+                    field: format!("capabilities[{i}]"),
                     written,
                     read_as: read_as.clone(),
                 });

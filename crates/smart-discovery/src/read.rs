@@ -212,6 +212,17 @@ pub(crate) fn strings(
     path: &str,
     findings: &mut Vec<Finding>,
 ) -> Option<Vec<String>> {
+    indexed_strings(value, path, findings)
+        .map(|items| items.into_iter().map(|(_, text)| text).collect())
+}
+
+/// Like [`strings`], with each string's index in the JSON array (items that are not strings
+/// are left out with a finding, so the indexes may skip).
+pub(crate) fn indexed_strings(
+    value: Value,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<(usize, String)>> {
     let Value::Array(items) = value else {
         findings.push(Finding::WrongType {
             field: path.to_owned(),
@@ -223,7 +234,7 @@ pub(crate) fn strings(
     let mut out = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
         match item {
-            Value::String(text) => out.push(text),
+            Value::String(text) => out.push((index, text)),
             other => findings.push(Finding::WrongType {
                 field: format!("{path}[{index}]"),
                 expected: "a string",
@@ -263,6 +274,12 @@ impl<'c, 'b> Fields<'c, 'b> {
     pub(crate) fn strings(&mut self, field: &str) -> Option<Vec<String>> {
         let value = self.take(field)?;
         strings(value, field, &mut self.findings)
+    }
+
+    /// Like [`Fields::strings`], with each string's index in the JSON array.
+    pub(crate) fn indexed_strings(&mut self, field: &str) -> Option<Vec<(usize, String)>> {
+        let value = self.take(field)?;
+        indexed_strings(value, field, &mut self.findings)
     }
 
     pub(crate) fn url<T: UrlField>(

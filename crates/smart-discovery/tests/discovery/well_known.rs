@@ -556,6 +556,7 @@ fn smart_v1_context_capabilities_are_read_as_their_2_x_names_with_a_finding() {
         "capabilities".into(),
         json!([
             "launch-ehr",
+            7,
             "context-banner",
             "context-style",
             "context-passthrough-banner"
@@ -569,20 +570,26 @@ fn smart_v1_context_capabilities_are_read_as_their_2_x_names_with_a_finding() {
     assert_eq!(
         configuration.findings(),
         [
+            Finding::WrongType {
+                field: "capabilities[1]".into(),
+                expected: "a string",
+                found: "number",
+            },
+            // The index is the item's place in the document, past the skipped number.
             Finding::LegacyCapability {
-                field: "capabilities".into(),
+                field: "capabilities[2]".into(),
                 written: "context-banner",
                 read_as: Capability::ContextPassthroughBanner,
             },
             Finding::LegacyCapability {
-                field: "capabilities".into(),
+                field: "capabilities[3]".into(),
                 written: "context-style",
                 read_as: Capability::ContextPassthroughStyle,
             },
         ]
     );
     assert!(
-        configuration.findings()[0]
+        configuration.findings()[1]
             .to_string()
             .contains("context-passthrough-banner")
     );
