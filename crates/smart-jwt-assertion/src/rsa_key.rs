@@ -306,7 +306,10 @@ mod tests {
         };
         generate_with(1024, &mut counting).unwrap();
         assert!(draws >= 2, "{draws}");
-        // A source that fails at any one of those draws: an error, never a key or a panic.
+        // A source that fails after `works_for` draws: an error whenever it did fail, never a
+        // key or a panic. How many draws a generation takes varies from run to run (a candidate
+        // prime may be retried), so a later run may finish within `works_for` draws: then the
+        // source never failed and a key is right.
         for works_for in 0..draws {
             let mut calls = 0_usize;
             let mut source = |dst: &mut [u8]| -> Result<(), RandomError> {
@@ -317,9 +320,20 @@ mod tests {
                     OsRandom.fill(dst)
                 }
             };
-            let error = generate_with(1024, &mut source).unwrap_err();
-            assert!(matches!(error, Error::Random(_)), "{works_for}: {error:?}");
+            let result = generate_with(1024, &mut source);
+            let failed = calls > works_for;
+            assert_eq!(result.is_err(), failed, "{works_for} of {calls}");
+            if let Err(error) = result {
+                assert!(matches!(error, Error::Random(_)), "{works_for}: {error:?}");
+            }
         }
+        // Failing at the first draw fails every time.
+        let mut failing =
+            |_: &mut [u8]| -> Result<(), RandomError> { Err(RandomError::unavailable()) };
+        assert!(matches!(
+            generate_with(1024, &mut failing),
+            Err(Error::Random(_))
+        ));
     }
 
     #[test]
