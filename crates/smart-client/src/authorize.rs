@@ -476,12 +476,7 @@ impl Callback {
             });
         }
         if let Some(error) = self.error {
-            let clean = |text: String| -> String {
-                text.chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .take(300)
-                    .collect()
-            };
+            let clean = |text: String| smart_core::clean_server_text(&text);
             return Err(ClientError::Authorization {
                 error: ErrorCode::parse(&error),
                 description: self.error_description.map(clean),

@@ -71,7 +71,8 @@ pub enum ClientError {
     Authorization {
         /// The OAuth `error` code.
         error: ErrorCode,
-        /// `error_description` (control characters removed, cut to 300 characters).
+        /// `error_description` (control characters replaced by spaces, cut to 300 characters
+        /// and `...`: [`smart_core::clean_server_text`]).
         description: Option<String>,
         /// `error_uri`.
         uri: Option<String>,
@@ -118,10 +119,12 @@ pub enum ClientError {
     },
     /// The registration answer has a `client_id`, but not a usable one.
     #[error(
-        "client registration failed: client_id must be a non-blank string without control characters, but the server sent {found}"
+        "client registration failed: client_id must be a non-blank string without control characters, but the server sent: {found}; report it to the server's operator"
     )]
     RegisteredClientId {
-        /// What was received instead (`a number`, `a blank string`, ...), never the value.
+        /// What was received instead, never the value: its JSON type (`number`, `null`,
+        /// `array`, ... as [`smart_core::json::kind`] names it), `blank string` or
+        /// `string with control characters`.
         found: &'static str,
     },
     /// The access token would go to a server it was not issued for.

@@ -4,6 +4,7 @@ use core::fmt;
 
 use serde_json::{Map, Value};
 use smart_core::ClientId;
+use smart_core::json::{field_names, kind};
 use smart_token::{AccessToken, ClientSecret};
 
 use crate::error::ClientError;
@@ -35,15 +36,15 @@ impl Registration {
             }
             Some(Value::String(id)) => ClientId::parse(id).map_err(|error| match error {
                 smart_core::ClientIdError::Blank => ClientError::RegisteredClientId {
-                    found: "a blank string",
+                    found: "blank string",
                 },
                 _ => ClientError::RegisteredClientId {
-                    found: "a string with control characters",
+                    found: "string with control characters",
                 },
             })?,
             Some(other) => {
                 return Err(ClientError::RegisteredClientId {
-                    found: json_kind(&other),
+                    found: kind(&other),
                 });
             }
         };
@@ -111,42 +112,6 @@ impl Registration {
     }
 }
 
-/// The most field names an error lists, and the most characters of each.
-const MAX_FIELDS: usize = 30;
-const MAX_FIELD_NAME: usize = 64;
-
-/// The names (never the values) of the fields received, for an error: control characters
-/// replaced by spaces, each cut to 64 characters, at most 30 (as smart-token does).
-fn field_names(object: &Map<String, Value>) -> Vec<String> {
-    object
-        .keys()
-        .take(MAX_FIELDS)
-        .map(|name| {
-            let mut cleaned: String = name
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .take(MAX_FIELD_NAME)
-                .collect();
-            if name.chars().count() > MAX_FIELD_NAME {
-                cleaned.push_str("...");
-            }
-            cleaned
-        })
-        .collect()
-}
-
-/// What a JSON value is, for an error that must not show it.
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self {
@@ -210,12 +175,12 @@ mod tests {
     #[test]
     fn an_unusable_client_id_is_its_own_error() {
         for (value, found) in [
-            (json!(""), "a blank string"),
-            (json!("   "), "a blank string"),
-            (json!("app\u{0}"), "a string with control characters"),
-            (json!(42), "a number"),
+            (json!(""), "blank string"),
+            (json!("   "), "blank string"),
+            (json!("app\u{0}"), "string with control characters"),
+            (json!(42), "number"),
             (json!(null), "null"),
-            (json!(["app"]), "an array"),
+            (json!(["app"]), "array"),
         ] {
             let err =
                 registration(json!({"client_id": value, "client_secret": "LEAK-ME"})).unwrap_err();

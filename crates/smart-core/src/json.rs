@@ -52,8 +52,9 @@ pub enum JsonError {
     /// An object has the same key twice.
     #[error("the JSON has the key `{key}` twice in one object")]
     DuplicateKey {
-        /// The repeated key as it may be shown: control characters escaped, cut to 64
-        /// characters (the key is chosen by the server).
+        /// The repeated key as it may be shown: control characters escaped, and cut (at a
+        /// character boundary) to at most 64 bytes followed by `...` when longer, as
+        /// [`display_text`](crate::display_text) does (the key is chosen by the server).
         key: String,
     },
     /// The JSON nests deeper than [`MAX_DEPTH`].
@@ -153,6 +154,32 @@ impl Drop for PartialArray {
     fn drop(&mut self) {
         self.0.iter_mut().for_each(scrub_value);
     }
+}
+
+/// How many names [`field_names`] lists at most.
+pub const MAX_FIELD_NAMES: usize = 30;
+/// The most characters of each name [`field_names`] keeps.
+pub const MAX_FIELD_NAME: usize = 64;
+
+/// The names (never the values) of an object's fields, for an error such as "the answer has
+/// no `client_id`; received fields: ...": at most [`MAX_FIELD_NAMES`] of them, each cleaned
+/// like [`clean_server_text`](crate::clean_server_text) (control characters become spaces)
+/// and cut to [`MAX_FIELD_NAME`] characters, then `...`.
+///
+/// ```
+/// use smart_core::json::{field_names, parse_object};
+///
+/// let object = parse_object(br#"{"access_token": "secret", "bad\nkey": 1}"#)?;
+/// assert_eq!(field_names(&object), ["access_token", "bad key"]);
+/// # Ok::<(), smart_core::json::JsonError>(())
+/// ```
+#[must_use]
+pub fn field_names(object: &Map<String, Value>) -> Vec<String> {
+    object
+        .keys()
+        .take(MAX_FIELD_NAMES)
+        .map(|name| crate::transport::clean_to(name, MAX_FIELD_NAME))
+        .collect()
 }
 
 /// The JSON type name of a value, for messages.
@@ -336,6 +363,37 @@ mod tests {
             parse_object(br#"{"a": [{"b": 1, "b": 1}]}"#),
             Err(JsonError::DuplicateKey { .. })
         ));
+    }
+
+    #[test]
+    fn a_long_duplicate_key_is_cut_at_a_character_boundary() {
+        let key = "é".repeat(40);
+        let body = format!(r#"{{"{key}": 1, "{key}": 2}}"#);
+        let Err(JsonError::DuplicateKey { key: shown }) = parse_object(body.as_bytes()) else {
+            panic!("not refused")
+        };
+        // 64 bytes of two-byte characters: 32 of them, then `...`.
+        assert_eq!(shown, format!("{}...", "é".repeat(32)));
+    }
+
+    #[test]
+    fn field_names_are_cleaned_cut_and_bounded() {
+        let long = "n".repeat(100);
+        let mut object = Map::new();
+        object.insert(
+            "client\u{1b}[31m_secret\nX".to_owned(),
+            Value::from("LEAK-ME"),
+        );
+        object.insert(long.clone(), Value::from(1));
+        let names = field_names(&object);
+        assert!(
+            names.contains(&"client [31m_secret X".to_owned()),
+            "{names:?}"
+        );
+        assert!(names.contains(&format!("{}...", &long[..64])), "{names:?}");
+        assert!(!names.concat().contains("LEAK-ME"));
+        let many: Map<String, Value> = (0..50).map(|i| (format!("f{i}"), Value::Null)).collect();
+        assert_eq!(field_names(&many).len(), MAX_FIELD_NAMES);
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub use client_id::{ClientId, ClientIdError};
 pub use clock::{Clock, FixedClock, SystemClock, unix_seconds};
 pub use random::{OsRandom, RandomError, RandomSource};
 pub use secret::{Secret, ct_eq};
-pub use transport::{TransportPolicy, UrlProblem, display_text, display_url};
+pub use transport::{
+    MAX_SERVER_TEXT, TransportPolicy, UrlProblem, clean_server_text, display_text, display_url,
+};
 pub use url_types::{
     AuthorizeUrl, EndpointUrl, FhirBaseUrl, IssuerUrl, JwksUrl, RedirectUri, TokenUrl, UrlError,
     append_path,

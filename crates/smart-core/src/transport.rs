@@ -224,6 +224,42 @@ pub fn display_text(text: &str, limit: usize) -> String {
     out
 }
 
+/// The most characters of server text [`clean_server_text`] keeps.
+pub const MAX_SERVER_TEXT: usize = 300;
+
+/// Text a server chose (an `error_description`, an unknown `error` code or `token_type`, a
+/// JSON key) as it is kept in an error: every control character becomes a space (so it cannot
+/// start a forged log line or move the cursor), and text longer than [`MAX_SERVER_TEXT`]
+/// characters is cut to that many and ends in `...`.
+///
+/// Unlike [`display_text`], which escapes control characters so that they stay visible, this
+/// keeps the text readable as prose.
+///
+/// ```
+/// use smart_core::clean_server_text;
+///
+/// assert_eq!(clean_server_text("bad\r\nINFO forged"), "bad  INFO forged");
+/// assert_eq!(clean_server_text(&"é".repeat(301)), format!("{}...", "é".repeat(300)));
+/// ```
+#[must_use]
+pub fn clean_server_text(text: &str) -> String {
+    clean_to(text, MAX_SERVER_TEXT)
+}
+
+/// [`clean_server_text`] with another limit, in characters.
+pub(crate) fn clean_to(text: &str, limit: usize) -> String {
+    let mut chars = text.chars();
+    let mut cleaned: String = chars
+        .by_ref()
+        .take(limit)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if chars.next().is_some() {
+        cleaned.push_str("...");
+    }
+    cleaned
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +298,15 @@ mod tests {
             display_url("https://ehr.example/fhir?login=a@b"),
             "https://ehr.example/fhir?login=a@b"
         );
+    }
+
+    #[test]
+    fn server_text_loses_control_characters_and_is_cut_in_characters() {
+        assert_eq!(clean_server_text("a\u{1b}[2Jb\r\nc"), "a [2Jb  c");
+        let exact = "é".repeat(MAX_SERVER_TEXT);
+        assert_eq!(clean_server_text(&exact), exact);
+        let long = "é".repeat(MAX_SERVER_TEXT + 1);
+        assert_eq!(clean_server_text(&long), format!("{exact}..."));
     }
 
     #[test]

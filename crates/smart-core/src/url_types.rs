@@ -15,6 +15,28 @@ pub struct UrlError {
 }
 
 impl UrlError {
+    /// Refuses a URL (absolute or relative) holding an ASCII control character: the `url`
+    /// crate silently drops tabs and newlines inside a URL, so the parsed URL would differ
+    /// from the string that is kept and sent (an assertion's `aud`, a `redirect_uri`).
+    ///
+    /// ```
+    /// use smart_core::{UrlError, UrlProblem};
+    ///
+    /// assert!(UrlError::refuse_control_characters("aud", "https://ehr.example/fhir").is_ok());
+    /// let error = UrlError::refuse_control_characters("aud", "https://ehr.exa\tmple/").unwrap_err();
+    /// assert_eq!(error.problem(), &UrlProblem::ControlCharacter);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`UrlProblem::ControlCharacter`] when `url` holds one.
+    pub fn refuse_control_characters(field: &'static str, url: &str) -> Result<(), Self> {
+        if url.contains(|c: char| c.is_ascii_control()) {
+            return Err(Self::new(field, url, UrlProblem::ControlCharacter));
+        }
+        Ok(())
+    }
+
     /// An error about the URL `url` found in `field`.
     #[must_use]
     pub fn new(field: &'static str, url: &str, problem: UrlProblem) -> Self {
@@ -91,11 +113,7 @@ fn parse_url(field: &'static str, value: &str, shape: Shape) -> Result<Url, UrlE
     if value.trim() != value {
         return Err(UrlError::new(field, value, UrlProblem::Whitespace));
     }
-    // The `url` crate silently removes tabs and newlines inside a URL: the parsed URL would
-    // differ from the string that is kept and sent (an assertion's `aud`, a `redirect_uri`).
-    if value.contains(|c: char| c.is_ascii_control()) {
-        return Err(UrlError::new(field, value, UrlProblem::ControlCharacter));
-    }
+    UrlError::refuse_control_characters(field, value)?;
     let parsed = Url::parse(value)
         .map_err(|error| UrlError::new(field, value, UrlProblem::Malformed(error)))?;
     match shape {

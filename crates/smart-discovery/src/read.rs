@@ -163,9 +163,7 @@ impl<'a> Context<'a> {
         let malformed = |error| UrlError::new(field, raw, UrlProblem::Malformed(error));
         // A relative reference is resolved by the `url` crate, which would silently drop a
         // tab or newline inside it; the URL newtypes refuse them in absolute URLs too.
-        if raw.contains(|c: char| c.is_ascii_control()) {
-            return Err(UrlError::new(field, raw, UrlProblem::ControlCharacter));
-        }
+        UrlError::refuse_control_characters(field, raw)?;
         let (candidate, resolved) = match Url::parse(raw) {
             // Keep the string exactly as written: it may become an assertion's `aud`.
             Ok(_) => (raw.to_owned(), false),

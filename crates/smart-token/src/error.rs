@@ -3,16 +3,11 @@
 
 use core::fmt;
 
+use smart_core::clean_server_text;
 use smart_core::json::{JsonError, parse_object};
 
 use crate::auth::AuthMethod;
 use crate::scope::ScopeError;
-
-/// The longest server-supplied text (`error_description`, unknown `error` codes) kept in an
-/// error before cutting it.
-const MAX_SERVER_TEXT: usize = 300;
-/// How many field names a "missing field" error lists.
-const MAX_FIELDS: usize = 30;
 
 /// Which endpoint a request went to, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,28 +142,6 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// Server text kept in an error: control characters removed, cut to a bounded length.
-pub(crate) fn clean_server_text(text: &str) -> String {
-    let mut cleaned: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX_SERVER_TEXT)
-        .collect();
-    if text.chars().count() > MAX_SERVER_TEXT {
-        cleaned.push_str("...");
-    }
-    cleaned
-}
-
-/// The field names of an object, for "missing field" errors: never the values.
-pub(crate) fn field_names(object: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
-    object
-        .keys()
-        .take(MAX_FIELDS)
-        .map(|key| clean_server_text(key))
-        .collect()
-}
-
 /// A server's answer with a non-2xx status: its status and, when the body was an OAuth error
 /// object, the error fields. A malformed error body still gives a status-only error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,7 +264,8 @@ pub enum TokenError {
         status: u16,
         /// The field that is missing or unusable.
         field: &'static str,
-        /// The names (never the values) of the fields that were there (at most 30).
+        /// The names (never the values) of the fields that were there: at most 30, control
+        /// characters replaced, each cut to 64 characters ([`smart_core::json::field_names`]).
         received_fields: Vec<String>,
     },
     /// The token is not a Bearer token.

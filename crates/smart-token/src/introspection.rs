@@ -3,9 +3,9 @@
 use core::fmt;
 
 use serde_json::{Map, Value};
-use smart_core::json::{kind, parse_object};
+use smart_core::json::{field_names, kind, parse_object};
 
-use crate::error::{OAuthError, Operation, TokenError, field_names};
+use crate::error::{OAuthError, Operation, TokenError};
 use crate::response::{Deviation, LaunchContext, take_scope, take_string};
 use crate::scope::ScopeSet;
 

@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use smart_core::json::{kind, parse_object};
+use smart_core::clean_server_text;
+use smart_core::json::{field_names, kind, parse_object};
 use smart_core::{Clock, SystemClock};
 
-use crate::error::{OAuthError, Operation, TokenError, clean_server_text, field_names};
+use crate::error::{OAuthError, Operation, TokenError};
 use crate::scope::{ScopeError, ScopeSet};
 use crate::secrets::{AccessToken, IdToken, RefreshToken};
 

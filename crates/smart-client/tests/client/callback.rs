@@ -64,6 +64,27 @@ fn error_callbacks_are_typed() {
         "{err}"
     );
 
+    // Server text is cleaned like every other server text: control characters become
+    // spaces, and a long description is cut with a visible `...`.
+    let long = "x".repeat(400);
+    let err = client
+        .complete_authorization(
+            &format!("{REDIRECT_URI}?error=access_denied&error_description=a%0D%0AINFO%20forged{long}&error_uri=https://x/e%1B&state={state}"),
+            &pending,
+        )
+        .unwrap_err();
+    let ClientError::Authorization {
+        description, uri, ..
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    let description = description.as_deref().unwrap();
+    assert!(description.starts_with("a  INFO forged"), "{description}");
+    assert!(description.ends_with("..."), "{description}");
+    assert_eq!(description.chars().count(), 303);
+    assert_eq!(uri.as_deref(), Some("https://x/e "));
+
     // An error callback with a forged state is refused as forged, not reported as the error.
     let err = client
         .complete_authorization(
