@@ -29,6 +29,7 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
                     "clippy",
                     "--package",
                     "smart-on-fhir",
+                    "--all-targets",
                     "--locked",
                     "--no-default-features",
                 ])
@@ -41,39 +42,7 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
         "test",
         cargo().args(["test", "--workspace", "--all-features", "--locked"]),
     )?;
-    // The umbrella's README examples under the feature sets where their `#[cfg]`s differ: none,
-    // a client without the built-in transport, and the runnable sandbox example without rustls.
-    for features in UMBRELLA_DOC_FEATURES {
-        run(
-            "doctests",
-            cargo()
-                .args([
-                    "test",
-                    "--package",
-                    "smart-on-fhir",
-                    "--doc",
-                    "--locked",
-                    "--no-default-features",
-                ])
-                .args(features),
-        )?;
-    }
-    // smart-jwt-assertion's `cfg(not(feature))` paths: feature unification turns both
-    // algorithms on in the workspace run above, so test each build on its own.
-    for features in JWT_FEATURES {
-        run(
-            "test",
-            cargo()
-                .args([
-                    "test",
-                    "--package",
-                    "smart-jwt-assertion",
-                    "--locked",
-                    "--no-default-features",
-                ])
-                .args(features),
-        )?;
-    }
+    feature_tests()?;
     // Every SMART flow against the embedded sandbox, as the workflow's test job runs it.
     println!("\n==> conformance");
     crate::conformance::run_flows(&[])?;
@@ -113,6 +82,52 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The tests of feature sets the workspace run never builds: the umbrella's README examples
+/// where their `#[cfg]`s differ, and smart-jwt-assertion with one algorithm or none.
+fn feature_tests() -> Result<(), Error> {
+    // The umbrella's README examples under the feature sets where their `#[cfg]`s differ: none,
+    // a client without the built-in transport, and the runnable sandbox example without rustls.
+    for features in UMBRELLA_DOC_FEATURES {
+        run(
+            "doctests",
+            cargo()
+                .env("RUSTFLAGS", DENY_WARNINGS)
+                .args([
+                    "test",
+                    "--package",
+                    "smart-on-fhir",
+                    "--doc",
+                    "--locked",
+                    "--no-default-features",
+                ])
+                .args(features),
+        )?;
+    }
+    // smart-jwt-assertion's `cfg(not(feature))` paths: feature unification turns both
+    // algorithms on in the workspace run above, so test each build on its own.
+    for features in JWT_FEATURES {
+        run(
+            "test",
+            cargo()
+                .env("RUSTFLAGS", DENY_WARNINGS)
+                .args([
+                    "test",
+                    "--package",
+                    "smart-jwt-assertion",
+                    "--locked",
+                    "--no-default-features",
+                ])
+                .args(features),
+        )?;
+    }
+    Ok(())
+}
+
+/// `RUSTFLAGS` for the builds that no clippy run above covers (feature sets that workspace-wide
+/// feature unification never builds), as the workflow sets it for every job: a warning there
+/// fails here too. Dependencies are unaffected (cargo caps their lints).
+const DENY_WARNINGS: &str = "-D warnings";
+
 /// The umbrella's examples and the features each needs.
 const EXAMPLES: [(&str, &str); 3] = [
     ("ehr_launch_web_app", "client-confidential-symmetric"),
@@ -146,13 +161,12 @@ fn feature_combinations() -> Result<(), Error> {
     if has_cargo_subcommand("hack") {
         return run(
             "features",
-            cargo().args([
+            cargo().env("RUSTFLAGS", DENY_WARNINGS).args([
                 "hack",
                 "check",
                 "--package",
                 "smart-on-fhir",
                 "--feature-powerset",
-                "--no-dev-deps",
                 "--locked",
             ]),
         );
@@ -177,7 +191,7 @@ fn feature_combinations() -> Result<(), Error> {
     for combination in combinations {
         run(
             "features",
-            cargo().args([
+            cargo().env("RUSTFLAGS", DENY_WARNINGS).args([
                 "check",
                 "--package",
                 "smart-on-fhir",
@@ -229,16 +243,14 @@ fn fuzz() -> Result<(), Error> {
     crate::fuzz::run_targets(&["--seconds".to_owned(), seconds])
 }
 
-/// A working C++ compiler, found the way the `cc` crate (behind libfuzzer-sys) looks: `$CXX`,
-/// then `c++`, `g++`, `clang++`. The error lists what was tried.
+/// The C++ compiler the `cc` crate (behind libfuzzer-sys) will use, if it works: `$CXX` when
+/// set, otherwise `c++` (cc looks no further on Linux). The error names what was tried.
 fn cxx_compiler() -> Result<String, String> {
-    let candidates: Vec<String> = std::env::var("CXX")
+    let candidate = std::env::var("CXX")
         .ok()
         .filter(|cxx| !cxx.trim().is_empty())
-        .into_iter()
-        .chain(["c++", "g++", "clang++"].map(str::to_owned))
-        .collect();
-    first_working(&candidates)
+        .unwrap_or_else(|| "c++".to_owned());
+    first_working(&[candidate])
 }
 
 /// The first of `candidates` that runs with `--version`; the error lists them all.

@@ -368,7 +368,14 @@ mod ureq_transport {
         }
     }
 
-    fn convert(error: ureq::Error) -> TransportError {
+    pub(super) fn convert(error: ureq::Error) -> TransportError {
+        if matches!(error, ureq::Error::TlsRequired) {
+            return TransportError::with_detail(
+                TransportErrorKind::Tls,
+                "this build has no TLS provider for https: enable the `rustls` feature, or pass \
+                 an agent with TLS to `with_agent`",
+            );
+        }
         let kind = match &error {
             ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
             ureq::Error::HostNotFound => TransportErrorKind::Dns,
@@ -406,6 +413,19 @@ mod ureq_transport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ureq")]
+    #[test]
+    fn https_without_a_tls_provider_says_how_to_get_one() {
+        let error = ureq_transport::convert(ureq::Error::TlsRequired);
+        assert_eq!(error.kind(), TransportErrorKind::Tls);
+        let text = error.to_string();
+        assert!(
+            text.starts_with("TLS failed (this build has no TLS provider"),
+            "{text}"
+        );
+        assert!(text.contains("`rustls` feature"), "{text}");
+    }
 
     #[test]
     fn debug_hides_proxy_credentials() {
