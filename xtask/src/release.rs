@@ -3,6 +3,7 @@
 //! before anything irreversible and prints what it would do.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use crate::tidy::{DepKind, Package, load};
 use crate::util::{Error, cargo, output, run, workspace_root};
@@ -74,6 +75,7 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
     if dry_run {
         // Cargo packages the crates together, so unpublished internal dependencies resolve
         // from the local packages, and builds each package as it would be published.
+        forget_earlier_rehearsals(&order, &version);
         let mut command = cargo();
         command.args(["publish", "--dry-run", "--locked"]);
         for name in &order {
@@ -90,6 +92,37 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
         println!("They were not run: run them by hand, or use --dry-run to rehearse.");
     }
     Ok(())
+}
+
+/// `cargo publish --dry-run` of several packages unpacks each into a local overlay registry
+/// under `$CARGO_HOME/registry/src/-<hash>/NAME-VERSION`, and a later rehearsal of the same
+/// version reuses that unpacked source instead of the new package: the second rehearsal after a
+/// change would build the first one's code. Removes those unpacked copies of our own crates
+/// (only directories of nameless local registries, whose names start with `-`).
+fn forget_earlier_rehearsals(crates: &[String], version: &str) {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let Some(sources) = cargo_home.map(|home| home.join("registry").join("src")) else {
+        return;
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return;
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for name in crates {
+            let unpacked = registry.path().join(format!("{name}-{version}"));
+            if unpacked.is_dir() {
+                println!("forgetting an earlier rehearsal: {}", unpacked.display());
+                if let Err(error) = std::fs::remove_dir_all(&unpacked) {
+                    println!("  (could not remove it: {error})");
+                }
+            }
+        }
+    }
 }
 
 fn versions(metadata: &str) -> Result<Vec<(String, String)>, Error> {
