@@ -25,7 +25,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use crate::util::{Error, cargo, output, run, workspace_root};
+use crate::util::{Error, cargo, run, target_directory, workspace_root};
 
 /// `--check` fails when a ratio is below `recorded × TOLERANCE`. On the shared 2-core VM, with
 /// other builds and fuzzers running, the median ratio of one benchmark moved by up to about
@@ -474,20 +474,6 @@ fn run_all(e2e_path: &Path) -> Result<(), Error> {
             .arg("--")
             .args(CRITERION_ARGS),
     )
-}
-
-/// cargo's target directory (it follows `CARGO_TARGET_DIR` and the cargo configuration).
-fn target_directory() -> Result<PathBuf, Error> {
-    let json = output(
-        "cargo metadata",
-        cargo().args(["metadata", "--format-version", "1", "--no-deps"]),
-    )?;
-    let metadata: Value = serde_json::from_str(&json)
-        .map_err(|error| Error::Failed(format!("cargo metadata: invalid JSON: {error}")))?;
-    metadata["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| Error::Failed("cargo metadata: no `target_directory`".to_owned()))
 }
 
 /// Where criterion writes: `$CRITERION_HOME`, else `<target>/criterion`.

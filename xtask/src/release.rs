@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::tidy::{DepKind, Package, load};
-use crate::util::{Error, cargo, output, run, workspace_root};
+use crate::util::{Error, cargo, output, run, target_directory, workspace_root};
 
 pub(crate) fn release(args: &[String]) -> Result<(), Error> {
     let dry_run = match args {
@@ -98,8 +98,19 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
 /// under `$CARGO_HOME/registry/src/-<hash>/NAME-VERSION`, and a later rehearsal of the same
 /// version reuses that unpacked source instead of the new package: the second rehearsal after a
 /// change would build the first one's code. Removes those unpacked copies of our own crates
-/// (only directories of nameless local registries, whose names start with `-`).
+/// (only directories of nameless local registries, whose names start with `-`), and cargo's
+/// packaging scratch directory `<target>/package`, whose builds of those crates cargo would
+/// also reuse (it takes a registry crate of one version to be the same code forever).
 fn forget_earlier_rehearsals(crates: &[String], version: &str) {
+    if let Ok(target) = target_directory() {
+        let scratch = target.join("package");
+        if scratch.is_dir() {
+            println!("forgetting an earlier rehearsal: {}", scratch.display());
+            if let Err(error) = std::fs::remove_dir_all(&scratch) {
+                println!("  (could not remove it: {error})");
+            }
+        }
+    }
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));

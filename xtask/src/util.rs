@@ -101,3 +101,17 @@ fn render(command: &Command) -> String {
     }
     text
 }
+
+/// cargo's target directory (it follows `CARGO_TARGET_DIR` and the cargo configuration).
+pub(crate) fn target_directory() -> Result<PathBuf, Error> {
+    let json = output(
+        "cargo metadata",
+        cargo().args(["metadata", "--format-version", "1", "--no-deps"]),
+    )?;
+    let metadata: serde_json::Value = serde_json::from_str(&json)
+        .map_err(|error| Error::Failed(format!("cargo metadata: invalid JSON: {error}")))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::Failed("cargo metadata: no `target_directory`".to_owned()))
+}
