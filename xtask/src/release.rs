@@ -75,9 +75,11 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
     if dry_run {
         // Cargo packages the crates together, so unpublished internal dependencies resolve
         // from the local packages, and builds each package as it would be published.
-        forget_earlier_rehearsals(&order, &version);
+        let target = fresh_rehearsal(&order, &version)?;
         let mut command = cargo();
-        command.args(["publish", "--dry-run", "--locked"]);
+        command
+            .env("CARGO_TARGET_DIR", &target)
+            .args(["publish", "--dry-run", "--locked"]);
         for name in &order {
             command.args(["--package", name]);
         }
@@ -95,32 +97,26 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
 }
 
 /// `cargo publish --dry-run` of several packages unpacks each into a local overlay registry
-/// under `$CARGO_HOME/registry/src/-<hash>/NAME-VERSION`, and a later rehearsal of the same
-/// version reuses that unpacked source instead of the new package: the second rehearsal after a
-/// change would build the first one's code. Removes those unpacked copies of our own crates
-/// (only directories of nameless local registries, whose names start with `-`), and cargo's
-/// packaging scratch directory `<target>/package`, whose builds of those crates cargo would
-/// also reuse (it takes a registry crate of one version to be the same code forever).
-fn forget_earlier_rehearsals(crates: &[String], version: &str) {
-    if let Ok(target) = target_directory() {
-        let scratch = target.join("package");
-        if scratch.is_dir() {
-            println!("forgetting an earlier rehearsal: {}", scratch.display());
-            if let Err(error) = std::fs::remove_dir_all(&scratch) {
-                println!("  (could not remove it: {error})");
-            }
-        }
+/// under `$CARGO_HOME/registry/src/-<hash>/NAME-VERSION`, and builds them as registry crates.
+/// Cargo takes a registry crate of one version to be the same code forever, so a later
+/// rehearsal of the same version would reuse both the unpacked source and its builds: it would
+/// verify the first rehearsal's code. So each rehearsal builds in a target directory of its
+/// own, emptied first, and the unpacked copies of our crates are removed (only in nameless
+/// local registries, whose directory names start with `-`). Returns that target directory.
+fn fresh_rehearsal(crates: &[String], version: &str) -> Result<PathBuf, Error> {
+    let target = target_directory()?.join("release-rehearsal");
+    if target.is_dir() {
+        std::fs::remove_dir_all(&target).map_err(|error| {
+            Error::Failed(format!("cannot empty {}: {error}", target.display()))
+        })?;
     }
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
-    let Some(sources) = cargo_home.map(|home| home.join("registry").join("src")) else {
-        return;
-    };
-    let Ok(registries) = std::fs::read_dir(&sources) else {
-        return;
-    };
-    for registry in registries.flatten() {
+    let registries = cargo_home
+        .map(|home| home.join("registry").join("src"))
+        .and_then(|sources| std::fs::read_dir(sources).ok());
+    for registry in registries.into_iter().flatten().flatten() {
         if !registry.file_name().to_string_lossy().starts_with('-') {
             continue;
         }
@@ -128,12 +124,13 @@ fn forget_earlier_rehearsals(crates: &[String], version: &str) {
             let unpacked = registry.path().join(format!("{name}-{version}"));
             if unpacked.is_dir() {
                 println!("forgetting an earlier rehearsal: {}", unpacked.display());
-                if let Err(error) = std::fs::remove_dir_all(&unpacked) {
-                    println!("  (could not remove it: {error})");
-                }
+                std::fs::remove_dir_all(&unpacked).map_err(|error| {
+                    Error::Failed(format!("cannot remove {}: {error}", unpacked.display()))
+                })?;
             }
         }
     }
+    Ok(target)
 }
 
 fn versions(metadata: &str) -> Result<Vec<(String, String)>, Error> {
