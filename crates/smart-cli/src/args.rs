@@ -109,7 +109,7 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) fhir_base: String,
     /// The client id registered with the server.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub(crate) client_id: Option<String>,
     /// The client type; by default confidential-asymmetric with --key, confidential-symmetric
     /// with a secret, public otherwise.
@@ -128,7 +128,7 @@ pub(crate) struct ClientArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) key: Option<PathBuf>,
     /// The key id registered for the key (default: its RFC 7638 thumbprint).
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", allow_hyphen_values = true)]
     pub(crate) kid: Option<String>,
     /// The assertion algorithm (default: the one the key fits).
     #[arg(long, value_name = "ALG")]
@@ -167,7 +167,7 @@ pub(crate) struct AuthorizeUrlArgs {
     #[arg(long, value_name = "SCOPES")]
     pub(crate) scope: String,
     /// An EHR launch: the launch value the EHR passed to the app.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub(crate) launch: Option<String>,
     /// Build a POST authorization request (capability authorize-post).
     #[arg(long)]
@@ -190,7 +190,7 @@ pub(crate) struct LaunchArgs {
     #[arg(long, value_name = "SCOPES")]
     pub(crate) scope: Option<String>,
     /// An EHR launch: the launch value the EHR passed to the app.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub(crate) launch: Option<String>,
     /// The loopback port for the redirect listener (0: any free port).
     #[arg(long, default_value_t = 0)]
@@ -353,7 +353,7 @@ pub(crate) struct KeygenArgs {
     #[arg(long)]
     pub(crate) force: bool,
     /// The kid for the printed JWK Set (default: the RFC 7638 thumbprint).
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", allow_hyphen_values = true)]
     pub(crate) kid: Option<String>,
 }
 
@@ -363,7 +363,7 @@ pub(crate) struct JwksArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) key: PathBuf,
     /// The kid (default: the RFC 7638 thumbprint).
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", allow_hyphen_values = true)]
     pub(crate) kid: Option<String>,
 }
 
@@ -373,13 +373,13 @@ pub(crate) struct AssertionArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) key: PathBuf,
     /// The client id (iss and sub).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub(crate) client_id: String,
     /// The token endpoint URL (aud), exactly as the server advertises it.
     #[arg(long, value_name = "TOKEN_URL")]
     pub(crate) aud: String,
     /// The kid (default: the RFC 7638 thumbprint).
-    #[arg(long, value_name = "KID")]
+    #[arg(long, value_name = "KID", allow_hyphen_values = true)]
     pub(crate) kid: Option<String>,
     /// The jku header (the app's JWKS URL, https).
     #[arg(long, value_name = "URL")]

@@ -15,7 +15,12 @@ use super::{browser, run, scratch, smart, stderr, stdout};
 #[test]
 fn ehr_launch_with_the_default_scope() {
     let sandbox = Sandbox::start().unwrap();
-    let launch = sandbox.launch(LaunchContext::for_patient(demo::OTHER_PATIENT_ID));
+    // A launch value is opaque base64url: one that starts with `-` must still be a value, not
+    // an option (this test failed about one run in six before `--launch` allowed it).
+    let mut launch = sandbox.launch(LaunchContext::for_patient(demo::OTHER_PATIENT_ID));
+    while !launch.starts_with('-') {
+        launch = sandbox.launch(LaunchContext::for_patient(demo::OTHER_PATIENT_ID));
+    }
     let mut child = smart()
         .args([
             "--allow-insecure-localhost",
@@ -30,11 +35,20 @@ fn ehr_launch_with_the_default_scope() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
+    let Some(url) = lines
         .by_ref()
         .map_while(Result::ok)
         .find(|line| line.starts_with("http://"))
-        .unwrap();
+    else {
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        panic!("no authorization URL: {:?}\n{err}", child.wait());
+    };
     assert!(
         url.contains("&scope=launch+openid+fhirUser+patient%2F*.rs&"),
         "{url}"
