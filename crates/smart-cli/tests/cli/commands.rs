@@ -1,14 +1,14 @@
 //! The subcommands one by one against the sandbox: launch, tokens, introspection, revocation,
 //! registration, discovery's fallback, keys.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use smart_sandbox::{LaunchContext, Sandbox, demo};
 
-use super::{browser, run, scratch, smart, stderr, stdout};
+use super::{browser, child_stderr, run, scratch, smart, stderr, stdout};
 
 /// `smart launch --launch TOKEN` without `--scope` asks for `launch` (not `launch/patient`),
 /// so the EHR's context comes back.
@@ -40,13 +40,7 @@ fn ehr_launch_with_the_default_scope() {
         .map_while(Result::ok)
         .find(|line| line.starts_with("http://"))
     else {
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
+        let err = child_stderr(&mut child);
         panic!("no authorization URL: {:?}\n{err}", child.wait());
     };
     assert!(
@@ -59,13 +53,7 @@ fn ehr_launch_with_the_default_scope() {
     agent.get(&callback).call().unwrap();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = child_stderr(&mut child);
     assert!(status.success(), "{rest:?}\n{err}");
     let text = rest.join("\n");
     // The EHR's patient, not the one a standalone launch picks.

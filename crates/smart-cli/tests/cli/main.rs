@@ -35,6 +35,13 @@ fn stderr(output: &Output) -> String {
 }
 
 /// A browser that does not follow redirects, so the test sees where each one points.
+/// All a spawned command wrote to stderr (read after it has stopped writing).
+fn child_stderr(child: &mut std::process::Child) -> String {
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    err
+}
+
 fn browser() -> smart_client::ureq::Agent {
     smart_client::ureq::Agent::config_builder()
         .max_redirects(0)
@@ -382,8 +389,7 @@ fn launch_through_the_loopback_listener() {
     assert_eq!(page.status().as_u16(), 200);
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let err = child_stderr(&mut child);
     assert!(status.success(), "{rest:?}\n{err}");
     let text = rest.join("\n");
     assert!(text.contains("access_token:  [redacted]"), "{text}");

@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use smart_sandbox::{Sandbox, demo};
 
-use super::{browser, run, scratch, smart, stderr, stdout};
+use super::{browser, child_stderr, run, scratch, smart, stderr, stdout};
 
 #[cfg(unix)]
 fn mode(path: &std::path::Path) -> u32 {
@@ -157,13 +157,7 @@ fn a_closed_stdout_ends_the_command_quietly() {
     // The reader (and the pipe) is dropped here, as `head -1` exits.
     assert!(first.starts_with("SMART sandbox started"), "{first}");
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = child_stderr(&mut child);
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
@@ -183,13 +177,7 @@ fn a_closed_stdout_keeps_a_failures_exit_code() {
     // Close the read end at once: the JSON error document meets a closed pipe.
     drop(child.stdout.take());
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = child_stderr(&mut child);
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();
