@@ -54,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
                 )),
             }
         };
-    let client = SmartClient::with_http_client(CONFIG.clone(), ClientType::Public, transport);
+    let client = SmartClient::with_http_client(CONFIG.clone(), ClientType::Public, transport).unwrap();
     match client.complete_authorization(&callback, &PENDING_AUTHORIZATION) {
         Ok(token) => {
             let _ = format!("{token:?}");

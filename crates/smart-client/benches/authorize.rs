@@ -52,6 +52,7 @@ fn client() -> SmartClient {
             ))
         },
     )
+    .unwrap()
 }
 
 /// The same URL built by hand.

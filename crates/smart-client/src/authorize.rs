@@ -386,20 +386,61 @@ fn starts_with_scheme(text: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-/// What came back on the redirect URI.
-pub(crate) struct Callback {
-    pub(crate) code: Option<AuthorizationCode>,
-    pub(crate) state: Option<String>,
-    pub(crate) error: Option<String>,
-    pub(crate) error_description: Option<String>,
-    pub(crate) error_uri: Option<String>,
-    pub(crate) iss: Option<String>,
+/// What came back on the redirect URI: read it with [`Callback::parse`], then check it
+/// against the [`PendingAuthorization`] with [`Callback::into_code`] (the `state` in
+/// constant time, the `iss` of RFC 9207, the server's error) to get the code.
+///
+/// The shells' `complete_authorization` does both and the code exchange; a web app that
+/// wants the check apart (to answer the browser before exchanging) uses this.
+///
+/// ```
+/// use smart_client::{Callback, ClientError};
+///
+/// let callback = Callback::parse("/callback?error=access_denied&state=abc")?;
+/// assert_eq!(callback.error(), Some("access_denied"));
+/// assert!(Callback::parse("https://app.example/cb?code=a&code=b").is_err());
+/// # Ok::<(), ClientError>(())
+/// ```
+pub struct Callback {
+    code: Option<AuthorizationCode>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    error_uri: Option<String>,
+    iss: Option<String>,
+}
+
+impl fmt::Debug for Callback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            code,
+            state,
+            error,
+            error_description: _,
+            error_uri: _,
+            iss,
+        } = self;
+        f.debug_struct("Callback")
+            .field("code", &code.as_ref().map(|_| "[redacted]"))
+            .field("state", &state.as_ref().map(|_| "[redacted]"))
+            .field(
+                "error",
+                &error.as_deref().map(smart_core::clean_server_text),
+            )
+            .field("iss", &iss.as_deref().map(smart_core::display_url))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Callback {
     /// Reads a callback given as a full URL (`https://app/cb?code=...&state=...`), a request
     /// target (`/cb?code=...`), or a query (`?code=...` or `code=...`).
-    pub(crate) fn parse(callback: &str) -> Result<Self, ClientError> {
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Callback`] for text that cannot be read or a parameter that appears
+    /// more than once.
+    pub fn parse(callback: &str) -> Result<Self, ClientError> {
         let callback = callback.trim();
         // Absolute only when it starts with `scheme://`: a request target or a query may carry
         // unencoded URLs in its values (`?iss=https://ehr/auth`), which are not the start.
@@ -458,8 +499,22 @@ impl Callback {
         Ok(parsed)
     }
 
-    /// Checks the state, then turns an error into a typed error, then returns the code.
-    pub(crate) fn into_code(
+    /// The OAuth `error` the server sent the user back with, if any (unchecked: call
+    /// [`Callback::into_code`] for the typed error after the state check).
+    #[must_use]
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Checks the state (constant time) and the `iss`, then turns a server error into a typed
+    /// error, then returns the code.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::MissingState`], [`ClientError::StateMismatch`],
+    /// [`ClientError::IssuerMismatch`], [`ClientError::Authorization`] or
+    /// [`ClientError::MissingCode`].
+    pub fn into_code(
         self,
         pending: &PendingAuthorization,
     ) -> Result<AuthorizationCode, ClientError> {

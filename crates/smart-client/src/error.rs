@@ -156,6 +156,15 @@ pub enum ClientError {
     #[cfg(feature = "openid")]
     #[error("{0}")]
     IdToken(crate::id_token::IdTokenProblem),
+    /// A [`crate::Flow`] was driven out of order (resumed without a request out, or started
+    /// twice): a bug in the driver, not in the server.
+    #[error(
+        "the flow was driven out of order: {reason}; drive it with Flow::run_with or Flow::run_async"
+    )]
+    FlowOutOfOrder {
+        /// What was done out of order.
+        reason: &'static str,
+    },
     /// No state or verifier could be drawn.
     #[error(transparent)]
     Pkce(#[from] smart_pkce::Error),

@@ -273,159 +273,17 @@ impl HttpOptions {
     pub fn get_max_body_bytes(&self) -> u64 {
         self.max_body_bytes
     }
-}
 
-#[cfg(feature = "ureq")]
-pub use self::ureq_transport::UreqClient;
-
-#[cfg(feature = "ureq")]
-mod ureq_transport {
-    use std::io::Read;
-
-    use super::{HttpClient, HttpOptions, TransportError, TransportErrorKind, USER_AGENT};
-
-    /// The default transport: a ureq 3 agent with connection pooling (one TCP connection is
-    /// reused for discovery, token calls and FHIR reads to the same host).
-    #[derive(Debug, Clone)]
-    pub struct UreqClient {
-        agent: ureq::Agent,
-        max_body_bytes: u64,
-    }
-
-    impl UreqClient {
-        /// An agent with `options`: its timeouts, no redirects, non-2xx answers returned as
-        /// answers, `User-Agent: smart-on-fhir/<version>`, and no proxy unless configured.
-        ///
-        /// # Errors
-        ///
-        /// [`TransportError`] of kind [`TransportErrorKind::Request`] when the proxy URL is
-        /// invalid.
-        pub fn new(options: &HttpOptions) -> Result<Self, TransportError> {
-            let proxy = match &options.proxy {
-                None => None,
-                Some(url) => Some(ureq::Proxy::new(url).map_err(|_| {
-                    TransportError::with_detail(
-                        TransportErrorKind::Request,
-                        "the proxy URL is invalid",
-                    )
-                })?),
-            };
-            let config = ureq::Agent::config_builder()
-                .timeout_connect(Some(options.connect_timeout))
-                .timeout_global(Some(options.timeout))
-                .max_redirects(0)
-                .http_status_as_error(false)
-                .proxy(proxy)
-                .user_agent(USER_AGENT)
-                .build();
-            Ok(Self {
-                agent: config.into(),
-                max_body_bytes: options.max_body_bytes,
-            })
-        }
-
-        /// The caller's own agent (its TLS, proxy and timeouts). Redirects are still never
-        /// followed by ureq, and non-2xx answers are still read, whatever the agent says.
-        #[must_use]
-        pub fn with_agent(agent: ureq::Agent, max_body_bytes: u64) -> Self {
-            Self {
-                agent,
-                max_body_bytes,
-            }
-        }
-    }
-
-    impl HttpClient for UreqClient {
-        fn send(
-            &self,
-            request: http::Request<Vec<u8>>,
-        ) -> Result<http::Response<Vec<u8>>, TransportError> {
-            let request = self
-                .agent
-                .configure_request(request)
-                .max_redirects(0)
-                .http_status_as_error(false)
-                .build();
-            let response = self.agent.run(request).map_err(convert)?;
-            let (parts, body) = response.into_parts();
-            let limit = self.max_body_bytes;
-            // Read one byte past the limit to tell "exactly the limit" from "over it", without
-            // ever holding more than limit + 1 bytes.
-            let mut bytes = Vec::new();
-            body.into_with_config()
-                .limit(limit.saturating_add(1))
-                .reader()
-                .take(limit.saturating_add(1))
-                .read_to_end(&mut bytes)
-                .map_err(|error| convert(ureq::Error::from(error)))?;
-            if bytes.len() as u64 > limit {
-                return Err(TransportError::with_detail(
-                    TransportErrorKind::BodyTooLarge,
-                    format!("limit {limit} bytes"),
-                ));
-            }
-            Ok(http::Response::from_parts(parts, bytes))
-        }
-    }
-
-    pub(super) fn convert(error: ureq::Error) -> TransportError {
-        if matches!(error, ureq::Error::TlsRequired) {
-            return TransportError::with_detail(
-                TransportErrorKind::Tls,
-                "this build has no TLS provider for https: enable the `rustls` feature, or pass \
-                 an agent with TLS to `with_agent`",
-            );
-        }
-        let kind = match &error {
-            ureq::Error::Timeout(_) => TransportErrorKind::Timeout,
-            ureq::Error::HostNotFound => TransportErrorKind::Dns,
-            ureq::Error::ConnectionFailed | ureq::Error::ConnectProxyFailed(_) => {
-                TransportErrorKind::Connect
-            }
-            ureq::Error::Tls(_) => TransportErrorKind::Tls,
-            #[cfg(feature = "rustls")]
-            ureq::Error::Rustls(_) => TransportErrorKind::Tls,
-            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-                TransportErrorKind::Timeout
-            }
-            ureq::Error::Io(io)
-                if matches!(
-                    io.kind(),
-                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable
-                ) =>
-            {
-                TransportErrorKind::Connect
-            }
-            ureq::Error::Io(_) => TransportErrorKind::Io,
-            ureq::Error::BodyExceedsLimit(_) => TransportErrorKind::BodyTooLarge,
-            ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => {
-                TransportErrorKind::Protocol
-            }
-            ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::InvalidProxyUrl => {
-                TransportErrorKind::Request
-            }
-            _ => TransportErrorKind::Io,
-        };
-        TransportError::new(kind, error)
+    /// The configured proxy, if any (it may hold credentials: do not print it).
+    #[must_use]
+    pub fn get_proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[cfg(feature = "ureq")]
-    #[test]
-    fn https_without_a_tls_provider_says_how_to_get_one() {
-        let error = ureq_transport::convert(ureq::Error::TlsRequired);
-        assert_eq!(error.kind(), TransportErrorKind::Tls);
-        let text = error.to_string();
-        assert!(
-            text.starts_with("TLS failed (this build has no TLS provider"),
-            "{text}"
-        );
-        assert!(text.contains("`rustls` feature"), "{text}");
-    }
 
     #[test]
     fn debug_hides_proxy_credentials() {

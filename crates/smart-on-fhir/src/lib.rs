@@ -27,6 +27,10 @@ pub use smart_token as token;
 #[cfg(feature = "client-public")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
 pub use smart_client::{
-    AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientError, ClientType, PendingAuthorization,
-    SmartClient,
+    AuthorizeMethod, AuthorizeOptions, Callback, ClientConfig, ClientError, ClientType, Flow,
+    PendingAuthorization, SmartClient, SmartFlows, Step,
 };
+
+#[cfg(all(feature = "client-public", feature = "async"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub use smart_client::AsyncSmartClient;

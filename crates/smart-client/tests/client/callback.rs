@@ -256,7 +256,8 @@ fn a_tampered_pending_authorization_cannot_send_the_code_to_another_https_host()
         config.clone(),
         ClientType::ConfidentialSymmetric,
         transport.clone(),
-    );
+    )
+    .unwrap();
     let pending = first
         .authorize(AuthorizeOptions::new())
         .unwrap()
@@ -272,7 +273,8 @@ fn a_tampered_pending_authorization_cannot_send_the_code_to_another_https_host()
     let callback = format!("{REDIRECT_URI}?code=abc&state={state}");
 
     // Another process, which has not discovered yet, and one that has.
-    let fresh = SmartClient::with_http_client(config, ClientType::ConfidentialSymmetric, transport);
+    let fresh = SmartClient::with_http_client(config, ClientType::ConfidentialSymmetric, transport)
+        .unwrap();
     for client in [&fresh, &first] {
         let err = client
             .complete_authorization(&callback, &tampered)

@@ -151,7 +151,7 @@ fn missing_settings_are_listed_before_any_network_call() {
         |_: http::Request<Vec<u8>>| -> Result<http::Response<Vec<u8>>, smart_client::TransportError> {
             panic!("no request may be sent")
         },
-    );
+    ).unwrap();
     let err = client
         .authorize(smart_client::AuthorizeOptions::new())
         .unwrap_err();

@@ -1,6 +1,7 @@
 //! Discovery: lazy, cached, failures not cached, errors with URL and status, fallback,
 //! redirects.
 
+use smart_client::token::ClientSecret;
 use smart_client::{ClientError, ClientType};
 use smart_discovery::DiscoveryError;
 
@@ -116,7 +117,10 @@ fn an_http_token_endpoint_in_discovery_is_rejected() {
         .with_status(200)
         .with_body(document.to_string())
         .create();
-    let client = ehr.client(ehr.config(), ClientType::ConfidentialSymmetric);
+    let client = ehr.client(
+        ehr.config().client_secret(ClientSecret::new("s3cr3t")),
+        ClientType::ConfidentialSymmetric,
+    );
     let err = client.discover().unwrap_err();
     assert!(
         matches!(

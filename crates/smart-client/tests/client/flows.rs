@@ -420,9 +420,9 @@ fn narrower_refresh_scope() {
 }
 
 #[test]
-fn switching_client_type_keeps_discovery() {
+fn clones_share_discovery_and_each_type_authenticates_as_built() {
     let mut ehr = Ehr::new();
-    let discovery = ehr.serve_discovery(1);
+    let discovery = ehr.serve_discovery(2);
     let public = ehr
         .server
         .mock("POST", "/auth/token")
@@ -433,7 +433,7 @@ fn switching_client_type_keeps_discovery() {
             ("client_id", CLIENT_ID),
         ]))
         .with_body(token_body())
-        .expect(1)
+        .expect(2)
         .create();
     let symmetric = ehr
         .server
@@ -446,18 +446,49 @@ fn switching_client_type_keeps_discovery() {
         .with_body(token_body())
         .expect(1)
         .create();
-    let mut client = ehr.client(
+    let client = ehr.client(
         ehr.config().client_secret(ClientSecret::new(SECRET)),
         ClientType::Public,
     );
     client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    let clone = client.clone();
+    clone.refresh(&RefreshToken::new("rt"), None).unwrap();
     public.assert();
-    client.set_client_type(ClientType::ConfidentialSymmetric);
-    assert_eq!(client.client_type(), ClientType::ConfidentialSymmetric);
-    client.refresh(&RefreshToken::new("rt"), None).unwrap();
+    // One SmartFlows, two types: each authenticates as it was built. The symmetric client's
+    // own flows discover once more (each SmartFlows has its own cache).
+    let confidential = ehr.client(
+        ehr.config().client_secret(ClientSecret::new(SECRET)),
+        ClientType::ConfidentialSymmetric,
+    );
+    assert_eq!(
+        confidential.client_type(),
+        ClientType::ConfidentialSymmetric
+    );
+    confidential
+        .refresh(&RefreshToken::new("rt"), None)
+        .unwrap();
     symmetric.assert();
-    public.assert();
     discovery.assert();
+}
+
+#[test]
+fn a_confidential_client_without_its_credentials_is_refused_when_built() {
+    let ehr = Ehr::new();
+    let config = ehr.config().build().unwrap();
+    let err = smart_client::SmartClient::new(config.clone(), ClientType::ConfidentialSymmetric)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "configuration missing: client_secret (needed to authenticate as a \
+         client-confidential-symmetric client)"
+    );
+    let err =
+        smart_client::SmartClient::new(config, ClientType::ConfidentialAsymmetric).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "configuration missing: private_key (needed to authenticate as a \
+         client-confidential-asymmetric client)"
+    );
 }
 
 /// `Basic base64(client_id:secret)`, raw (what SMART servers expect).

@@ -124,7 +124,8 @@ fn closures_over_the_limit_are_refused_too() {
                 .status(200)
                 .body(vec![b'{'; 11])
                 .unwrap())
-        });
+        })
+        .unwrap();
     assert!(matches!(
         client.discover().unwrap_err(),
         ClientError::ResponseTooLarge { limit: 10, .. }
@@ -231,7 +232,8 @@ fn a_callers_agent_is_used_and_our_policies_still_hold() {
         ehr.config().build().unwrap(),
         ClientType::Public,
         callers_agent(),
-    );
+    )
+    .unwrap();
     client.discover().unwrap();
     discovery.assert();
     // The agent would follow 10 redirects; the client follows none on POST.
@@ -251,7 +253,8 @@ fn ureq_client_with_agent_applies_the_body_limit() {
         ehr.config().build().unwrap(),
         ClientType::Public,
         smart_client::UreqClient::with_agent(callers_agent(), 100),
-    );
+    )
+    .unwrap();
     let err = limited.discover().unwrap_err();
     assert!(
         matches!(err, ClientError::ResponseTooLarge { .. }),
@@ -261,7 +264,8 @@ fn ureq_client_with_agent_applies_the_body_limit() {
         ehr.config().build().unwrap(),
         ClientType::Public,
         smart_client::UreqClient::with_agent(callers_agent(), 1024 * 1024),
-    );
+    )
+    .unwrap();
     roomy.discover().unwrap();
     discovery.assert();
 }

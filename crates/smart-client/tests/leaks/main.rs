@@ -760,9 +760,9 @@ fn local_errors(key: &Key, exhibits: &mut Exhibits) {
         .token_endpoint("https://ehr.example/token")
         .build()
         .unwrap();
-    let client =
+    // Refused when the client is built, before any call.
+    let missing =
         SmartClient::with_http_client(config, ClientType::ConfidentialAsymmetric, no_network);
-    let missing = client.refresh(&RefreshToken::new(REFRESH_TOKEN), None);
     assert!(
         matches!(missing, Err(ClientError::Config(_))),
         "{missing:?}"
@@ -946,7 +946,8 @@ fn debug_of_every_secret_holder_leaks_nothing() {
     let config = builder.build().unwrap();
     exhibits.debug("ClientConfig", &config);
     let client =
-        SmartClient::with_http_client(config, ClientType::ConfidentialSymmetric, no_network);
+        SmartClient::with_http_client(config, ClientType::ConfidentialSymmetric, no_network)
+            .unwrap();
     exhibits.debug("SmartClient", &client);
     assert_no_leaks(
         &exhibits,

@@ -1,0 +1,262 @@
+//! The authorization request ([app-launch.html#obtain-authorization-code](https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#obtain-authorization-code)),
+//! the callback, and the code exchange.
+
+use std::sync::Arc;
+
+use smart_core::{ClientId, RedirectUri, display_url, unix_seconds};
+use smart_discovery::SmartConfiguration;
+use smart_pkce::{PkceVerifier, State};
+use smart_token::scope::ScopeSet;
+use smart_token::{AuthorizationCode, TokenRequest, TokenResponse};
+
+use super::SmartFlows;
+use crate::authorize::{
+    AuthorizationRequest, AuthorizeMethod, AuthorizeOptions, Callback, PendingAuthorization,
+};
+use crate::config::ConfigError;
+use crate::error::ClientError;
+use crate::flow::{Flow, Next};
+
+impl SmartFlows {
+    /// The authorization request: a fresh `state` and PKCE verifier, `aud` = the issuer, and
+    /// the [`PendingAuthorization`] the callback needs. Discovers the authorization endpoint
+    /// unless it is configured.
+    ///
+    /// The configuration is checked before anything goes on the network: a missing
+    /// `client_id`, `redirect_uri` or scope is reported at once, all together
+    /// ([`ClientError::Config`]).
+    pub fn authorize(&self, options: AuthorizeOptions) -> Flow<AuthorizationRequest> {
+        Flow::new(self.authorization_request(options))
+    }
+
+    fn authorization_request(
+        &self,
+        options: AuthorizeOptions,
+    ) -> Result<Next<AuthorizationRequest>, ClientError> {
+        let config = &self.inner.config;
+        let scopes = options
+            .scopes
+            .clone()
+            .or_else(|| config.scopes.clone())
+            .filter(|s| !s.is_empty());
+        let mut missing = Vec::new();
+        if config.client_id.is_none() {
+            missing.push("client_id");
+        }
+        if config.redirect_uri.is_none() {
+            missing.push("redirect_uri");
+        }
+        if scopes.is_none() {
+            missing.push("scopes");
+        }
+        let (Some(client_id), Some(redirect_uri), Some(scope)) = (
+            config.client_id.clone(),
+            config.redirect_uri.clone(),
+            scopes,
+        ) else {
+            return Err(ConfigError::Missing {
+                fields: missing,
+                operation: "build an authorization request",
+            }
+            .into());
+        };
+        let flows = self.clone();
+        self.authorization_url()?.map(move |endpoint| {
+            let parts = Parts {
+                client_id,
+                redirect_uri,
+                scope,
+            };
+            flows.build_request(&endpoint, parts, options)
+        })
+    }
+
+    fn build_request(
+        &self,
+        endpoint: &smart_core::AuthorizeUrl,
+        parts: Parts,
+        options: AuthorizeOptions,
+    ) -> Result<AuthorizationRequest, ClientError> {
+        let config = &self.inner.config;
+        let discovered: Option<Arc<SmartConfiguration>> = self.cached_configuration();
+        if options.method == AuthorizeMethod::Post
+            && discovered
+                .as_ref()
+                .is_some_and(|c| !c.supports_post_based_authorization())
+        {
+            log::warn!(
+                "the server does not advertise authorize-post; sending a POST authorization request anyway"
+            );
+        }
+        log::info!(
+            "Generating authorization URL for SMART {} (method: {:?})...",
+            self.inner.client_type,
+            options.method
+        );
+        let state = State::generate()?;
+        let verifier = PkceVerifier::generate()?;
+        let nonce = options
+            .params
+            .iter()
+            .find(|(name, _)| name == "nonce")
+            .map(|(_, value)| value.clone());
+        let params = self.authorization_params(
+            &parts,
+            &state,
+            &verifier,
+            options.launch.as_deref(),
+            options.params,
+        );
+        let Parts {
+            client_id,
+            redirect_uri,
+            scope,
+        } = parts;
+        let pending = PendingAuthorization {
+            state,
+            verifier,
+            client_id,
+            redirect_uri,
+            aud: config.issuer.clone(),
+            token_endpoint: config.token_endpoint.clone().or_else(|| {
+                discovered
+                    .as_ref()
+                    .and_then(|c| c.token_endpoint().cloned())
+            }),
+            issuer: discovered
+                .as_ref()
+                .and_then(|c| c.issuer().map(|i| i.as_str().to_owned())),
+            scope,
+            nonce,
+            launch: options.launch,
+            issued_at: unix_seconds(self.inner.clock.now()),
+        };
+        let (url, form) = match options.method {
+            AuthorizeMethod::Get => {
+                // Keep any query the endpoint already has (safire drops it).
+                let mut url = endpoint.url().clone();
+                url.query_pairs_mut()
+                    .extend_pairs(params.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                (url, Vec::new())
+            }
+            AuthorizeMethod::Post => (endpoint.url().clone(), params),
+        };
+        Ok(AuthorizationRequest {
+            method: options.method,
+            url,
+            form,
+            pending,
+        })
+    }
+
+    /// The authorization request's parameters, in the order the spec lists them, then the
+    /// caller's extra ones.
+    fn authorization_params(
+        &self,
+        parts: &Parts,
+        state: &State,
+        verifier: &PkceVerifier,
+        launch: Option<&str>,
+        extra: Vec<(String, String)>,
+    ) -> Vec<(String, String)> {
+        let challenge = verifier.challenge();
+        let mut params: Vec<(String, String)> = vec![
+            ("response_type".into(), "code".into()),
+            ("client_id".into(), parts.client_id.as_str().into()),
+            ("redirect_uri".into(), parts.redirect_uri.as_str().into()),
+        ];
+        if let Some(launch) = launch {
+            params.push(("launch".into(), launch.into()));
+        }
+        params.extend([
+            ("scope".into(), parts.scope.to_string()),
+            ("state".into(), state.expose_secret().into()),
+            ("aud".into(), self.inner.config.issuer.as_str().into()),
+            ("code_challenge".into(), challenge.as_str().into()),
+            ("code_challenge_method".into(), challenge.method().into()),
+        ]);
+        params.extend(extra);
+        params
+    }
+
+    /// Finishes an authorization: reads the callback (the full redirect URL, the request
+    /// target a web server received such as `/callback?code=...`, or just the query), checks
+    /// it with [`Callback::into_code`], and exchanges the code
+    /// ([`SmartFlows::exchange_code`]).
+    pub fn complete_authorization(
+        &self,
+        callback: &str,
+        pending: &PendingAuthorization,
+    ) -> Flow<TokenResponse> {
+        let code = Callback::parse(callback).and_then(|callback| callback.into_code(pending));
+        match code {
+            Ok(code) => self.exchange_code(&code, pending),
+            Err(error) => Flow::new(Err(error)),
+        }
+    }
+
+    /// Exchanges an authorization code for tokens, with the `redirect_uri` and PKCE verifier
+    /// of `pending`, authenticated as the client type says.
+    ///
+    /// The code goes only to this client's own token endpoint (configured, or discovered):
+    /// a `pending` restored from a session store that names another one is refused with
+    /// [`ClientError::PendingTokenEndpoint`] before anything is sent. Other errors:
+    /// [`ClientError::Config`] without a `client_id`, [`ClientError::Token`] for the server's
+    /// OAuth error or an unusable answer, and transport errors.
+    pub fn exchange_code(
+        &self,
+        code: &AuthorizationCode,
+        pending: &PendingAuthorization,
+    ) -> Flow<TokenResponse> {
+        Flow::new(self.code_exchange(code, pending))
+    }
+
+    fn code_exchange(
+        &self,
+        code: &AuthorizationCode,
+        pending: &PendingAuthorization,
+    ) -> Result<Next<TokenResponse>, ClientError> {
+        let config = &self.inner.config;
+        if config
+            .client_id
+            .as_ref()
+            .is_some_and(|id| id != &pending.client_id)
+        {
+            return Err(ClientError::Callback {
+                reason: "the pending authorization was made for another client_id",
+            });
+        }
+        let auth = self.auth()?.clone();
+        let policy = config.policy;
+        let stored = pending.token_endpoint.clone();
+        let grant =
+            TokenRequest::authorization_code(code, &pending.redirect_uri, &pending.verifier);
+        let flows = self.clone();
+        // A pending authorization comes back from a session store, where it may have been
+        // tampered with: the code, the verifier and the credentials only ever go to this
+        // client's own token endpoint (configured, or discovered now if not yet cached).
+        self.token_url()?.and_then(move |token_url| {
+            if let Some(stored) = &stored {
+                stored
+                    .check_transport(policy)
+                    .map_err(|error| ConfigError::Urls(vec![error]))?;
+                if stored.as_str() != token_url.as_str() {
+                    return Err(ClientError::PendingTokenEndpoint {
+                        stored: display_url(stored.as_str()),
+                        expected: display_url(token_url.as_str()),
+                    });
+                }
+            }
+            log::info!("Requesting access token using authorization code...");
+            let request = grant.build(&token_url, &auth)?;
+            Ok(flows.token_call(request))
+        })
+    }
+}
+
+/// The three settings every authorization request needs.
+struct Parts {
+    client_id: ClientId,
+    redirect_uri: RedirectUri,
+    scope: ScopeSet,
+}

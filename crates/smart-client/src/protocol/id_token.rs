@@ -1,0 +1,181 @@
+//! `id_token` verification (OpenID Connect Core §3.1.3.7): the issuer's OpenID configuration
+//! and keys, cached, fetched again once for an unknown `kid`.
+
+use std::sync::{Arc, PoisonError};
+
+use http::header::ACCEPT;
+use smart_core::{IssuerUrl, display_url};
+use smart_discovery::openid::OpenIdConfiguration;
+use smart_jwt_assertion::JwkSet;
+
+use super::SmartFlows;
+use crate::config::ConfigError;
+use crate::error::ClientError;
+use crate::flow::{Fetch, Flow, Next};
+use crate::id_token::{
+    IdTokenClaims, IdTokenProblem, allowed_algorithms, check_claims, parse_keys,
+};
+
+/// The issuer's OpenID configuration and its keys, cached for `id_token` verification.
+pub(super) struct Identity {
+    issuer: IssuerUrl,
+    configuration: OpenIdConfiguration,
+    keys: JwkSet,
+}
+
+/// What an `id_token` is checked against.
+struct Check {
+    id_token: smart_token::IdToken,
+    client_id: smart_core::ClientId,
+    nonce: Option<String>,
+    clock: Arc<dyn smart_core::Clock>,
+}
+
+impl Check {
+    fn signature(
+        &self,
+        identity: &Identity,
+    ) -> Result<smart_jwt_assertion::VerifiedJws, smart_jwt_assertion::Error> {
+        let allowed = allowed_algorithms(
+            identity
+                .configuration
+                .id_token_signing_alg_values_supported(),
+        );
+        smart_jwt_assertion::verify_compact(self.id_token.expose_secret(), &identity.keys, &allowed)
+    }
+
+    fn claims(
+        &self,
+        identity: &Identity,
+        verified: Result<smart_jwt_assertion::VerifiedJws, smart_jwt_assertion::Error>,
+    ) -> Result<IdTokenClaims, ClientError> {
+        let verified = verified
+            .map_err(|error| ClientError::IdToken(IdTokenProblem::Signature(error.to_string())))?;
+        let (_, claims) = verified.into_parts();
+        check_claims(
+            claims,
+            &identity.issuer,
+            self.client_id.as_str(),
+            self.nonce.as_deref(),
+            self.clock.now(),
+        )
+        .map_err(ClientError::IdToken)
+    }
+}
+
+impl SmartFlows {
+    /// Verifies an `id_token` as SMART requires: the issuer is the server's SMART `issuer`
+    /// (exact string), its OpenID configuration and JWK Set are fetched and cached (the keys
+    /// are fetched again once when the token names an unknown `kid`, so key rotation works),
+    /// the signature must verify with an advertised algorithm (RS256 by default, RS384 and
+    /// ES384 too), `aud` must name this client, `exp` and `iat` must fit the clock (60 s of
+    /// skew), and the nonce must come back when one was sent.
+    ///
+    /// Errors: [`ClientError::IdToken`] saying what is wrong; discovery and transport errors.
+    pub fn verify_id_token(
+        &self,
+        id_token: &smart_token::IdToken,
+        expected_nonce: Option<&str>,
+    ) -> Flow<IdTokenClaims> {
+        Flow::new(self.verification(id_token, expected_nonce))
+    }
+
+    fn verification(
+        &self,
+        id_token: &smart_token::IdToken,
+        expected_nonce: Option<&str>,
+    ) -> Result<Next<IdTokenClaims>, ClientError> {
+        let client_id =
+            self.inner
+                .config
+                .client_id
+                .clone()
+                .ok_or_else(|| ConfigError::Missing {
+                    fields: vec!["client_id"],
+                    operation: "verify an id_token",
+                })?;
+        let check = Check {
+            id_token: id_token.clone(),
+            client_id,
+            nonce: expected_nonce.map(str::to_owned),
+            clock: Arc::clone(&self.inner.clock),
+        };
+        let flows = self.clone();
+        self.identity(false)?.and_then(move |identity| {
+            match check.signature(&identity) {
+                Err(smart_jwt_assertion::Error::NoMatchingKey { .. }) => {
+                    // An unknown `kid`: the keys may have rotated. Fetch them once more.
+                    flows.identity(true)?.map(move |identity| {
+                        let verified = check.signature(&identity);
+                        check.claims(&identity, verified)
+                    })
+                }
+                verified => check.claims(&identity, verified).map(Next::Done),
+            }
+        })
+    }
+
+    /// The issuer's OpenID configuration and keys, from the cache unless `refresh`.
+    fn identity(&self, refresh: bool) -> Result<Next<Arc<Identity>>, ClientError> {
+        if !refresh
+            && let Some(identity) = self
+                .inner
+                .identity
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+        {
+            return Ok(Next::Done(Arc::clone(identity)));
+        }
+        let policy = self.inner.config.policy;
+        let limit = self.limit();
+        let flows = self.clone();
+        self.discovery()?.and_then(move |configuration| {
+            let issuer = configuration
+                .issuer()
+                .cloned()
+                .ok_or(ClientError::IdToken(IdTokenProblem::NoIssuer))?;
+            let request = smart_discovery::openid::request(&issuer)?;
+            Ok(Next::fetch(
+                Fetch::public_get(request, policy, limit),
+                move |response| {
+                    let openid = smart_discovery::openid::parse(&issuer, &response, policy)?;
+                    let jwks_uri = openid.jwks_uri().clone();
+                    let request = http::Request::get(jwks_uri.url().as_str())
+                        .header(ACCEPT, "application/jwk-set+json, application/json")
+                        .body(Vec::new())
+                        .map_err(|_| {
+                            ClientError::IdToken(IdTokenProblem::Keys(
+                                "the jwks_uri cannot be requested".to_owned(),
+                            ))
+                        })?;
+                    Ok(Next::fetch(
+                        Fetch::public_get(request, policy, limit),
+                        move |response| {
+                            if !response.status().is_success() {
+                                return Err(ClientError::IdToken(IdTokenProblem::Keys(format!(
+                                    "GET {} answered HTTP {}",
+                                    display_url(jwks_uri.as_str()),
+                                    response.status().as_u16()
+                                ))));
+                            }
+                            let keys = parse_keys(response.body()).map_err(ClientError::IdToken)?;
+                            let identity = Arc::new(Identity {
+                                issuer,
+                                configuration: openid,
+                                keys,
+                            });
+                            *flows
+                                .inner
+                                .identity
+                                .lock()
+                                .unwrap_or_else(PoisonError::into_inner) =
+                                Some(Arc::clone(&identity));
+                            Ok(Next::Done(identity))
+                        },
+                    ))
+                },
+            ))
+        })
+    }
+}
