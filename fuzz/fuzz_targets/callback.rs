@@ -54,7 +54,8 @@ fuzz_target!(|data: &[u8]| {
                 )),
             }
         };
-    let client = SmartClient::with_http_client(CONFIG.clone(), ClientType::Public, transport).unwrap();
+    let client = SmartClient::with_http_client(CONFIG.clone(), ClientType::Public, transport)
+        .expect("a public client needs no credentials");
     match client.complete_authorization(&callback, &PENDING_AUTHORIZATION) {
         Ok(token) => {
             let _ = format!("{token:?}");

@@ -52,7 +52,7 @@ fn client() -> SmartClient {
             ))
         },
     )
-    .unwrap()
+    .expect("a public client needs no credentials")
 }
 
 /// The same URL built by hand.
