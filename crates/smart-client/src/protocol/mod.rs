@@ -1,5 +1,5 @@
 //! [`SmartFlows`]: the client's settings, its authentication (decided once) and its caches,
-//! and a method per operation that returns the operation as a pure [`Flow`]. The two shells
+//! and a method per operation that returns the operation as a pure [`Flow`](crate::Flow). The two shells
 //! (blocking [`crate::SmartClient`], async `AsyncSmartClient`) are thin drivers over it.
 //!
 //! One file per job: `discovery` (SMART configuration, endpoints), `authorize` (the
@@ -63,7 +63,7 @@ impl fmt::Display for ClientType {
 /// It holds the configuration, the client authentication (built once, from the client type:
 /// a confidential client without its secret or key is refused here, not at the first token
 /// call), the clock, and the caches of the SMART configuration and of the issuer's OpenID
-/// configuration and keys. Each method returns a [`Flow`] that any HTTP stack can drive; the
+/// configuration and keys. Each method returns a [`Flow`](crate::Flow) that any HTTP stack can drive; the
 /// blocking [`crate::SmartClient`] and the async `AsyncSmartClient` are such drivers and share
 /// this type's behaviour exactly.
 ///
