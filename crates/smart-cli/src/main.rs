@@ -12,6 +12,7 @@ mod flows;
 mod launch;
 mod logger;
 mod sandbox;
+mod udap;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => commands::keygen(global, args),
         Command::Jwks(args) => commands::jwks(global, args),
         Command::Assertion(args) => commands::assertion(global, args),
+        Command::Udap(udap::UdapCommand::Discover(args)) => udap::run_discover(global, args),
+        Command::Udap(udap::UdapCommand::Register(args)) => udap::run_register(global, args),
         Command::Sandbox(args) => sandbox::run(global, args),
         Command::Demo(args) => demo::run(global, args),
     };

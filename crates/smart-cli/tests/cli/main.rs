@@ -15,6 +15,7 @@ use smart_sandbox::{Sandbox, demo};
 mod commands;
 mod conformance;
 mod robustness;
+mod udap;
 
 fn smart() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_smart"));
