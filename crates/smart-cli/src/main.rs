@@ -13,6 +13,7 @@ mod launch;
 mod logger;
 mod sandbox;
 mod udap;
+mod udap_flow;
 
 use std::process::ExitCode;
 
