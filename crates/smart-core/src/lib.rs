@@ -6,6 +6,7 @@ mod clock;
 pub mod form;
 pub mod json;
 mod random;
+mod redact;
 mod secret;
 mod transport;
 mod url_types;
@@ -13,9 +14,11 @@ mod url_types;
 pub use client_id::{ClientId, ClientIdError};
 pub use clock::{Clock, FixedClock, SystemClock, unix_seconds};
 pub use random::{OsRandom, RandomError, RandomSource};
+pub use redact::{REDACTED, Redactions};
 pub use secret::{Secret, ct_eq};
 pub use transport::{
     MAX_SERVER_TEXT, TransportPolicy, UrlProblem, clean_server_text, display_text, display_url,
+    escape_text, is_unsafe_char,
 };
 pub use url_types::{
     AuthorizeUrl, EndpointUrl, FhirBaseUrl, IssuerUrl, JwksUrl, RedirectUri, TokenUrl, UrlError,

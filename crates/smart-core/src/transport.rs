@@ -193,6 +193,53 @@ fn redact_unparsed_userinfo(url: &str) -> String {
     format!("{}[redacted]{}", &url[..start], &url[at..])
 }
 
+/// Whether `c` must not reach a terminal as it is: a C0 control (U+0000–U+001F), DEL
+/// (U+007F), a C1 control (U+0080–U+009F), or a bidirectional control (U+202A–U+202E,
+/// U+2066–U+2069), which can make text display in an order other than the one it has (the
+/// "Trojan Source" trick).
+#[must_use]
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text from a server or a file, as it may be shown to a person (a terminal, a log line, a web
+/// page): every character [`is_unsafe_char`] names is escaped (`\n`, `\u{1b}`, `\u{202e}`),
+/// so the text can neither move the cursor, change colours, start a forged line, nor reorder
+/// itself; everything else, non-ASCII letters included, is kept. Nothing is cut: use
+/// [`display_text`] for a length limit.
+///
+/// This is the one escaping helper: every crate and the `smart` command pass server-derived
+/// strings through it (or through [`display_text`], [`display_url`] and
+/// [`clean_server_text`], which apply the same rule).
+///
+/// ```
+/// use smart_core::escape_text;
+///
+/// assert_eq!(escape_text("Patient/1\u{1b}[2J"), "Patient/1\\u{1b}[2J");
+/// assert_eq!(escape_text("abc\u{202e}fed"), "abc\\u{202e}fed");
+/// assert_eq!(escape_text("Zoë"), "Zoë");
+/// ```
+#[must_use]
+pub fn escape_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        push_escaped(&mut out, c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Appends `c`, escaped when [`is_unsafe_char`] says so.
+fn push_escaped(out: &mut String, c: char) {
+    if is_unsafe_char(c) {
+        out.extend(c.escape_default());
+    } else {
+        out.push(c);
+    }
+}
+
 /// Untrusted text (a server's JSON key, a URL that does not parse) as it may appear in an
 /// error message or a log line: control characters are escaped (`\n`, `\u{1b}`), and text
 /// whose shown form is longer than `limit` bytes is cut (at a character boundary) and ends
@@ -210,11 +257,7 @@ pub fn display_text(text: &str, limit: usize) -> String {
     let mut piece = String::new();
     for c in text.chars() {
         piece.clear();
-        if c.is_control() {
-            piece.extend(c.escape_default());
-        } else {
-            piece.push(c);
-        }
+        push_escaped(&mut piece, c);
         if out.len() + piece.len() > limit {
             out.push_str("...");
             break;
@@ -228,8 +271,9 @@ pub fn display_text(text: &str, limit: usize) -> String {
 pub const MAX_SERVER_TEXT: usize = 300;
 
 /// Text a server chose (an `error_description`, an unknown `error` code or `token_type`, a
-/// JSON key) as it is kept in an error: every control character becomes a space (so it cannot
-/// start a forged log line or move the cursor), and text longer than [`MAX_SERVER_TEXT`]
+/// JSON key) as it is kept in an error: every control character and bidirectional control
+/// ([`is_unsafe_char`]) becomes a space (so it cannot start a forged log line, move the cursor
+/// or reorder the text), and text longer than [`MAX_SERVER_TEXT`]
 /// characters is cut to that many and ends in `...`.
 ///
 /// Unlike [`display_text`], which escapes control characters so that they stay visible, this
@@ -252,7 +296,7 @@ pub(crate) fn clean_to(text: &str, limit: usize) -> String {
     let mut cleaned: String = chars
         .by_ref()
         .take(limit)
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if is_unsafe_char(c) { ' ' } else { c })
         .collect();
     if chars.next().is_some() {
         cleaned.push_str("...");
@@ -298,6 +342,34 @@ mod tests {
             display_url("https://ehr.example/fhir?login=a@b"),
             "https://ehr.example/fhir?login=a@b"
         );
+    }
+
+    #[test]
+    fn escaping_covers_c0_del_c1_and_bidi_controls_and_nothing_else() {
+        for c in ['\0', '\n', '\u{1b}', '\u{7f}', '\u{80}', '\u{9b}', '\u{9f}'] {
+            assert!(is_unsafe_char(c), "{c:?}");
+        }
+        for c in (0x202a..=0x202e)
+            .chain(0x2066..=0x2069)
+            .filter_map(char::from_u32)
+        {
+            assert!(is_unsafe_char(c), "{c:?}");
+            assert_eq!(escape_text(&c.to_string()), c.escape_default().to_string());
+            assert_eq!(clean_server_text(&format!("a{c}b")), "a b");
+            assert!(!display_text(&c.to_string(), 64).contains(c));
+        }
+        for c in [
+            ' ', '~', '\u{a0}', 'é', '\u{2029}', '\u{2065}', '\u{206a}', '\u{2029}', '中',
+        ] {
+            assert!(!is_unsafe_char(c), "{c:?}");
+        }
+        assert!(matches!(
+            escape_text("plain"),
+            std::borrow::Cow::Borrowed("plain")
+        ));
+        assert_eq!(escape_text("a\u{9b}31mb\u{7f}"), "a\\u{9b}31mb\\u{7f}");
+        let shown = display_url("https://ehr.example/\u{202e}txt.exe");
+        assert_eq!(shown, "https://ehr.example/\\u{202e}txt.exe");
     }
 
     #[test]
