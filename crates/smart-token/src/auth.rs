@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use base64ct::{Base64, Encoding};
 use http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use smart_core::url::form_urlencoded;
-use smart_core::{ClientId, TokenUrl};
+use smart_core::{ClientId, Redactions, TokenUrl};
 #[cfg(feature = "private-key-jwt")]
 use smart_core::{Clock, OsRandom, RandomSource, SystemClock};
 
@@ -221,11 +221,14 @@ impl ClientAuth {
     ///
     /// Refuses an empty client secret ([`TokenError::EmptyClientSecret`]) and, with the raw
     /// Basic encoding, a `client_id` containing `:` ([`TokenError::AmbiguousBasicCredentials`]).
+    /// Every secret it adds is recorded in `redactions`: the client secret (raw and in the
+    /// encodings it may be echoed in), the Basic credentials' base64, the assertion.
     pub(crate) fn apply(
         &self,
         audience: &TokenUrl,
         form: &mut Vec<(String, String)>,
         headers: &mut HeaderMap,
+        redactions: &mut Redactions,
     ) -> Result<(), TokenError> {
         #[cfg(not(feature = "private-key-jwt"))]
         let _ = audience;
@@ -252,8 +255,14 @@ impl ClientAuth {
                             .collect::<String>()
                     ),
                 };
-                let encoded =
-                    smart_core::Secret::new(Base64::encode_string(credentials.as_bytes()));
+                let credentials = smart_core::Secret::new(credentials);
+                let encoded = smart_core::Secret::new(Base64::encode_string(
+                    credentials.expose_secret().as_bytes(),
+                ));
+                redactions
+                    .secret(secret.expose_secret())
+                    .exact(credentials.expose_secret())
+                    .exact(encoded.expose_secret());
                 let mut value =
                     HeaderValue::from_str(&format!("Basic {}", encoded.expose_secret()))
                         .expect("base64 output is visible ASCII, which header values accept");
@@ -266,6 +275,7 @@ impl ClientAuth {
                         method: AuthMethod::ClientSecretPost,
                     });
                 }
+                redactions.secret(secret.expose_secret());
                 form.push(("client_id".into(), self.client_id.as_str().into()));
                 form.push(("client_secret".into(), secret.expose_secret().into()));
             }
@@ -284,6 +294,7 @@ impl ClientAuth {
                         &mut *rng,
                     )
                     .map_err(TokenError::Assertion)?;
+                redactions.secret(assertion.expose_secret());
                 form.push(("client_assertion_type".into(), CLIENT_ASSERTION_TYPE.into()));
                 form.push(("client_assertion".into(), assertion.expose_secret().into()));
             }

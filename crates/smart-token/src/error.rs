@@ -3,8 +3,8 @@
 
 use core::fmt;
 
-use smart_core::clean_server_text;
 use smart_core::json::{JsonError, parse_object};
+use smart_core::{Redactions, clean_server_text};
 
 use crate::auth::AuthMethod;
 use crate::scope::ScopeError;
@@ -142,8 +142,12 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// The most characters of a non-JSON error body an [`OAuthError`] keeps.
+pub const MAX_BODY_EXCERPT: usize = 200;
+
 /// A server's answer with a non-2xx status: its status and, when the body was an OAuth error
-/// object, the error fields. A malformed error body still gives a status-only error.
+/// object, the error fields; when the body was not JSON at all (an error page, plain text), a
+/// short cleaned excerpt of it. A JSON error body without the fields gives a status-only error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     operation: Operation,
@@ -151,32 +155,98 @@ pub struct OAuthError {
     error: Option<ErrorCode>,
     error_description: Option<String>,
     error_uri: Option<String>,
+    excerpt: Option<String>,
 }
 
 impl OAuthError {
     /// Reads an error response: status always, `error`, `error_description` and `error_uri`
-    /// when the body is a JSON object carrying them as strings.
+    /// when the body is a JSON object carrying them as strings, and an excerpt of a body that
+    /// is not JSON ([`OAuthError::body_excerpt`]).
+    ///
+    /// The server's text is kept as sent (cleaned and cut). When the client knows what the
+    /// request carried, use [`OAuthError::from_response_redacting`], so that a secret the
+    /// server echoes back is not shown.
     #[must_use]
     pub fn from_response(operation: Operation, status: u16, body: &[u8]) -> Self {
-        let object = parse_object(body).ok();
+        Self::from_response_redacting(operation, status, body, &Redactions::new())
+    }
+
+    /// As [`OAuthError::from_response`], with every secret of the failed request (see
+    /// [`crate::request_redactions`]) replaced by `[redacted]` in the server's text before it
+    /// is cleaned and cut, so that no piece of a secret survives the cut either.
+    ///
+    /// ```
+    /// use smart_core::Redactions;
+    /// use smart_token::{OAuthError, Operation};
+    ///
+    /// let mut sent = Redactions::new();
+    /// sent.secret("hunter2");
+    /// let body = br#"{"error": "invalid_client", "error_description": "secret hunter2 is wrong"}"#;
+    /// let error = OAuthError::from_response_redacting(Operation::Token, 401, body, &sent);
+    /// assert_eq!(error.error_description(), Some("secret [redacted] is wrong"));
+    /// ```
+    #[must_use]
+    pub fn from_response_redacting(
+        operation: Operation,
+        status: u16,
+        body: &[u8],
+        redactions: &Redactions,
+    ) -> Self {
+        let parsed = parse_object(body);
+        let object = parsed.as_ref().ok();
         let text = |name: &str| {
             object
-                .as_ref()
                 .and_then(|o| o.get(name))
                 .and_then(serde_json::Value::as_str)
-                .map(clean_server_text)
+                .map(|text| clean_server_text(&redactions.redact(text)))
+        };
+        let excerpt = match &parsed {
+            Err(JsonError::Syntax { .. } | JsonError::InvalidUtf8 { .. }) => {
+                body_excerpt(body, redactions)
+            }
+            _ => None,
         };
         Self {
             operation,
             status,
             error: object
-                .as_ref()
                 .and_then(|o| o.get("error"))
                 .and_then(serde_json::Value::as_str)
-                .map(ErrorCode::parse),
+                .map(|code| ErrorCode::parse(&redactions.redact(code))),
             error_description: text("error_description"),
             error_uri: text("error_uri"),
+            excerpt,
         }
+    }
+
+    /// The error without the server's `error_description` and `error_uri`: the endpoint, the
+    /// status, the `error` code and the hint. For a caller that shows the description on a line
+    /// of its own, so that it appears once.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let mut text = format!("{} failed — HTTP {}", self.operation, self.status);
+        if let Some(error) = &self.error {
+            text.push_str(" — ");
+            text.push_str(error.as_str());
+        }
+        if let Some(excerpt) = &self.excerpt {
+            text.push_str(" — the server said: \"");
+            text.push_str(excerpt);
+            text.push('"');
+        }
+        if let Some(hint) = self.error.as_ref().and_then(ErrorCode::hint) {
+            text.push_str("; ");
+            text.push_str(hint);
+        }
+        text
+    }
+
+    /// When the error body was not JSON (an HTML error page, plain text): its text, with tags
+    /// removed, whitespace and control characters collapsed to single spaces, the secrets of
+    /// the request redacted, and cut to [`MAX_BODY_EXCERPT`] characters.
+    #[must_use]
+    pub fn body_excerpt(&self) -> Option<&str> {
+        self.excerpt.as_deref()
     }
 
     /// The endpoint that answered.
@@ -210,6 +280,41 @@ impl OAuthError {
     }
 }
 
+/// The shown text of a body that is not JSON: tags dropped, whitespace and unsafe characters
+/// collapsed, secrets redacted first, cut to [`MAX_BODY_EXCERPT`] characters.
+fn body_excerpt(body: &[u8], redactions: &Redactions) -> Option<String> {
+    let text = redactions.redact(&String::from_utf8_lossy(body));
+    let mut plain = String::with_capacity(text.len().min(4 * MAX_BODY_EXCERPT));
+    let mut in_tag = false;
+    let mut space = false;
+    let mut kept = 0;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                space = true;
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() || smart_core::is_unsafe_char(c) => space = true,
+            c => {
+                if space && !plain.is_empty() {
+                    plain.push(' ');
+                    kept += 1;
+                }
+                space = false;
+                if kept >= MAX_BODY_EXCERPT {
+                    plain.push_str("...");
+                    return Some(plain);
+                }
+                plain.push(c);
+                kept += 1;
+            }
+        }
+    }
+    (!plain.is_empty()).then_some(plain)
+}
+
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} failed — HTTP {}", self.operation, self.status)?;
@@ -218,6 +323,9 @@ impl fmt::Display for OAuthError {
         }
         if let Some(description) = &self.error_description {
             write!(f, " — {description}")?;
+        }
+        if let Some(excerpt) = &self.excerpt {
+            write!(f, " — the server said: \"{excerpt}\"")?;
         }
         if let Some(uri) = &self.error_uri {
             write!(f, " (see {uri})")?;
@@ -328,6 +436,47 @@ pub enum TokenError {
     Assertion(#[source] smart_jwt_assertion::Error),
 }
 
+impl TokenError {
+    /// The same error with every secret of the request replaced in the text the server chose
+    /// (an unknown `token_type`, field names, a duplicated key).
+    pub(crate) fn redacted(self, redactions: &Redactions) -> Self {
+        if redactions.is_empty() {
+            return self;
+        }
+        match self {
+            Self::UnsupportedTokenType { token_type } => Self::UnsupportedTokenType {
+                token_type: redactions.redact(&token_type),
+            },
+            Self::MissingField {
+                operation,
+                status,
+                field,
+                received_fields,
+            } => Self::MissingField {
+                operation,
+                status,
+                field,
+                received_fields: received_fields
+                    .iter()
+                    .map(|name| redactions.redact(name))
+                    .collect(),
+            },
+            Self::Body {
+                operation,
+                status,
+                reason: JsonError::DuplicateKey { key },
+            } => Self::Body {
+                operation,
+                status,
+                reason: JsonError::DuplicateKey {
+                    key: redactions.redact(&key),
+                },
+            },
+            other => other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,11 +498,59 @@ mod tests {
 
     #[test]
     fn malformed_error_bodies_give_status_only() {
-        for body in [&b""[..], b"<html>oops</html>", b"[]", br#"{"error": 42}"#] {
+        for body in [
+            &b""[..],
+            b"   ",
+            b"<html></html>",
+            b"[]",
+            br#"{"error": 42}"#,
+        ] {
             let err = OAuthError::from_response(Operation::Revocation, 500, body);
             assert_eq!(err.to_string(), "revocation request failed — HTTP 500");
             assert_eq!(err.error(), None);
         }
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_shown_as_a_cleaned_short_excerpt() {
+        let err = OAuthError::from_response(
+            Operation::Introspection,
+            401,
+            b"Authorization is required\r\n",
+        );
+        assert_eq!(
+            err.to_string(),
+            "introspection request failed — HTTP 401 — the server said: \"Authorization is required\""
+        );
+        assert_eq!(err.body_excerpt(), Some("Authorization is required"));
+        let page = b"<!doctype html>\n<html><head><title>401</title></head>\n<body><h1>Unauthorized</h1>\n<p>Log \x1b[2Jin\xe2\x80\xae first</p></body></html>";
+        let err = OAuthError::from_response(Operation::Token, 401, page);
+        assert_eq!(err.body_excerpt(), Some("401 Unauthorized Log [2Jin first"));
+        let long = "word ".repeat(100);
+        let err = OAuthError::from_response(Operation::Token, 502, long.as_bytes());
+        let excerpt = err.body_excerpt().unwrap();
+        assert_eq!(excerpt.chars().count(), MAX_BODY_EXCERPT + 3, "{excerpt}");
+        assert!(excerpt.ends_with("..."));
+        // Invalid UTF-8 is shown replaced, never an error.
+        let err = OAuthError::from_response(Operation::Token, 500, b"bad \xff gateway");
+        assert_eq!(err.body_excerpt(), Some("bad \u{fffd} gateway"));
+        // A JSON error body never gives an excerpt.
+        let err = OAuthError::from_response(Operation::Token, 400, br#"{"detail": "x"}"#);
+        assert_eq!(err.body_excerpt(), None);
+    }
+
+    #[test]
+    fn the_summary_leaves_out_what_is_shown_on_lines_of_its_own() {
+        let err = OAuthError::from_response(
+            Operation::Token,
+            401,
+            br#"{"error": "invalid_client", "error_description": "Bad creds", "error_uri": "https://e.example/x"}"#,
+        );
+        assert_eq!(
+            err.summary(),
+            "token request failed — HTTP 401 — invalid_client; check the client_id, the client secret or signing key, and the authentication method registered with the server"
+        );
+        assert!(err.to_string().contains("Bad creds"));
     }
 
     #[test]

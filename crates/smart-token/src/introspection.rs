@@ -3,6 +3,8 @@
 use core::fmt;
 
 use serde_json::{Map, Value};
+use smart_core::Redactions;
+use smart_core::escape_text;
 use smart_core::json::{field_names, kind, parse_object};
 
 use crate::error::{OAuthError, Operation, TokenError};
@@ -68,6 +70,33 @@ impl IntrospectionResponse {
     /// [`TokenError::OAuth`] for a non-2xx status, [`TokenError::Body`] for a body that is not
     /// a usable JSON object, [`TokenError::MissingField`] when `active` is not a boolean.
     pub fn from_response(response: &http::Response<Vec<u8>>) -> Result<Self, TokenError> {
+        Self::from_response_redacting(response, &Redactions::new())
+    }
+
+    /// As [`IntrospectionResponse::from_response`], with the secrets of the request (the
+    /// token asked about, the client's credentials or Bearer token: its
+    /// [`crate::request_redactions`]) replaced by `[redacted]` in the server's error text.
+    ///
+    /// # Errors
+    ///
+    /// As [`IntrospectionResponse::from_response`].
+    pub fn from_response_redacting(
+        response: &http::Response<Vec<u8>>,
+        redactions: &Redactions,
+    ) -> Result<Self, TokenError> {
+        Self::read(response).map_err(|error| match error {
+            TokenError::OAuth(_) => OAuthError::from_response_redacting(
+                Operation::Introspection,
+                response.status().as_u16(),
+                response.body(),
+                redactions,
+            )
+            .into(),
+            other => other.redacted(redactions),
+        })
+    }
+
+    fn read(response: &http::Response<Vec<u8>>) -> Result<Self, TokenError> {
         let status = response.status().as_u16();
         if !response.status().is_success() {
             return Err(OAuthError::from_response(
@@ -227,13 +256,27 @@ impl IntrospectionResponse {
 /// [`TokenError::OAuth`] for anything else (for example `unsupported_token_type`, or 503 when
 /// the server asks to retry).
 pub fn revocation_response(response: &http::Response<Vec<u8>>) -> Result<(), TokenError> {
+    revocation_response_redacting(response, &Redactions::new())
+}
+
+/// As [`revocation_response`], with the secrets of the request (its
+/// [`crate::request_redactions`]) replaced by `[redacted]` in the server's error text.
+///
+/// # Errors
+///
+/// As [`revocation_response`].
+pub fn revocation_response_redacting(
+    response: &http::Response<Vec<u8>>,
+    redactions: &Redactions,
+) -> Result<(), TokenError> {
     if response.status().is_success() {
         Ok(())
     } else {
-        Err(OAuthError::from_response(
+        Err(OAuthError::from_response_redacting(
             Operation::Revocation,
             response.status().as_u16(),
             response.body(),
+            redactions,
         )
         .into())
     }
@@ -244,10 +287,10 @@ impl fmt::Display for IntrospectionResponse {
         if self.active {
             write!(f, "active")?;
             if let Some(client) = &self.client_id {
-                write!(f, ", client {client}")?;
+                write!(f, ", client {}", escape_text(client))?;
             }
             if let Some(scope) = &self.scope {
-                write!(f, ", scope \"{scope}\"")?;
+                write!(f, ", scope \"{}\"", escape_text(&scope.to_string()))?;
             }
             Ok(())
         } else {

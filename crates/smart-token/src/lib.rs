@@ -10,15 +10,19 @@ pub mod scope;
 mod secrets;
 
 pub use auth::{AuthMethod, ClientAuth};
-pub use error::{ErrorCode, OAuthError, Operation, TokenError};
-pub use introspection::{IntrospectionResponse, revocation_response};
+pub use error::{ErrorCode, MAX_BODY_EXCERPT, OAuthError, Operation, TokenError};
+pub use introspection::{
+    IntrospectionResponse, revocation_response, revocation_response_redacting,
+};
 pub use request::{
     DEFAULT_BACKEND_SCOPE, IntrospectionAuth, TokenRef, TokenRequest, bearer_header,
-    introspection_request, revocation_request,
+    introspection_request, request_redactions, revocation_request,
 };
 pub use response::{
     Deviation, FhirContextItem, Finding, Flow, LaunchContext, TokenResponse, ValidationReport,
 };
 pub use secrets::{AccessToken, AuthorizationCode, ClientSecret, IdToken, RefreshToken};
+/// The secrets of one request, re-exported from `smart-core` (see [`request_redactions`]).
+pub use smart_core::Redactions;
 #[cfg(feature = "private-key-jwt")]
 pub use smart_jwt_assertion::CLIENT_ASSERTION_TYPE;

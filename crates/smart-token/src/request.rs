@@ -2,7 +2,7 @@
 
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use http::{Method, Request};
-use smart_core::{EndpointUrl, RedirectUri, TokenUrl, display_url};
+use smart_core::{EndpointUrl, Redactions, RedirectUri, TokenUrl, display_url};
 use smart_pkce::PkceVerifier;
 
 use crate::auth::{AuthMethod, ClientAuth};
@@ -29,10 +29,25 @@ const RESERVED: &[&str] = &[
     "token_type_hint",
 ];
 
+/// Form fields whose values are secrets: each is recorded in the built request's
+/// [`Redactions`].
+const SECRET_FIELDS: &[&str] = &[
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "client_secret",
+    "client_assertion",
+    "token",
+];
+
 /// A request to the token endpoint, ready to be built into an `http::Request`.
 ///
 /// Building it signs a fresh client assertion when the client uses `private_key_jwt`, so build
 /// once per HTTP request and never resend a built request.
+///
+/// The built request carries the [`Redactions`] of everything secret it holds (see
+/// [`request_redactions`]): pass them to [`crate::TokenResponse::from_response_redacting`] so
+/// that a server echoing a secret in its error does not get it shown.
 ///
 /// ```
 /// use smart_core::{ClientId, RedirectUri, TokenUrl};
@@ -162,8 +177,15 @@ impl TokenRequest {
         }
         let mut form = self.form.clone();
         let mut headers = HeaderMap::new();
-        auth.apply(token_url, &mut form, &mut headers)?;
-        form_post("token endpoint", token_url.url(), &form, headers)
+        let mut redactions = Redactions::new();
+        auth.apply(token_url, &mut form, &mut headers, &mut redactions)?;
+        form_post(
+            "token endpoint",
+            token_url.url(),
+            &form,
+            headers,
+            redactions,
+        )
     }
 }
 
@@ -225,15 +247,23 @@ pub fn introspection_request(
 ) -> Result<Request<Vec<u8>>, TokenError> {
     let mut form = token.fields().to_vec();
     let mut headers = HeaderMap::new();
+    let mut redactions = Redactions::new();
     match auth {
         IntrospectionAuth::Client { auth, token_url } => {
-            auth.apply(token_url, &mut form, &mut headers)?;
+            auth.apply(token_url, &mut form, &mut headers, &mut redactions)?;
         }
         IntrospectionAuth::Bearer(bearer) => {
+            redactions.secret(bearer.expose_secret());
             headers.insert(http::header::AUTHORIZATION, bearer_header(bearer)?);
         }
     }
-    form_post("introspection endpoint", endpoint.url(), &form, headers)
+    form_post(
+        "introspection endpoint",
+        endpoint.url(),
+        &form,
+        headers,
+        redactions,
+    )
 }
 
 /// A token revocation request (RFC 7009 §2.1), authenticated like token requests; assertions
@@ -250,8 +280,15 @@ pub fn revocation_request(
 ) -> Result<Request<Vec<u8>>, TokenError> {
     let mut form = token.fields().to_vec();
     let mut headers = HeaderMap::new();
-    auth.apply(token_url, &mut form, &mut headers)?;
-    form_post("revocation endpoint", endpoint.url(), &form, headers)
+    let mut redactions = Redactions::new();
+    auth.apply(token_url, &mut form, &mut headers, &mut redactions)?;
+    form_post(
+        "revocation endpoint",
+        endpoint.url(),
+        &form,
+        headers,
+        redactions,
+    )
 }
 
 /// `Authorization: Bearer <token>` (RFC 6750 §2.1), marked sensitive so `http`'s `Debug`
@@ -270,14 +307,55 @@ pub fn bearer_header(token: &AccessToken) -> Result<HeaderValue, TokenError> {
     Ok(value)
 }
 
+/// The secrets a request built by this crate carries ([`TokenRequest::build`],
+/// [`introspection_request`], [`revocation_request`]): the code, the PKCE verifier, the
+/// refresh token, the token introspected or revoked, the client secret (raw, form-urlencoded
+/// and inside the Basic header's base64), the client assertion and a Bearer token. They
+/// travel in the request's extensions; take them out before the request is sent (sending
+/// consumes it) and give them to the `*_redacting` parser of the answer. A request from
+/// elsewhere gives an empty set.
+///
+/// ```
+/// use smart_core::{ClientId, TokenUrl};
+/// use smart_token::{ClientAuth, ClientSecret, RefreshToken, TokenRequest, request_redactions};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let auth = ClientAuth::client_secret_post(ClientId::parse("app")?, ClientSecret::new("s3cret"));
+/// let request = TokenRequest::refresh_token(&RefreshToken::new("rt-123"), None)
+///     .build(&TokenUrl::parse("https://ehr.example/token")?, &auth)?;
+/// let redactions = request_redactions(&request);
+/// assert_eq!(
+///     redactions.redact("bad refresh token rt-123 for secret s3cret"),
+///     "bad refresh token [redacted] for secret [redacted]"
+/// );
+/// # Ok(())
+/// # }
+/// ```
+#[must_use]
+pub fn request_redactions<B>(request: &Request<B>) -> Redactions {
+    request
+        .extensions()
+        .get::<Redactions>()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// POSTs `form` to `url`. The request goes to the parsed URL (IDN hosts in punycode, paths
-/// percent-encoded); the caller's exact string is what assertions carry as `aud`.
+/// percent-encoded); the caller's exact string is what assertions carry as `aud`. The secrets
+/// of the form (and those the authentication recorded) go into the request's extensions.
 fn form_post(
     endpoint: &'static str,
     url: &smart_core::url::Url,
     form: &[(String, String)],
     headers: HeaderMap,
+    mut redactions: Redactions,
 ) -> Result<Request<Vec<u8>>, TokenError> {
+    for (_, value) in form
+        .iter()
+        .filter(|(name, _)| SECRET_FIELDS.contains(&name.as_str()))
+    {
+        redactions.secret(value);
+    }
     let body = smart_core::form::encode(form.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     let mut request = Request::builder()
         .method(Method::POST)
@@ -290,5 +368,6 @@ fn form_post(
             url: display_url(url.as_str()),
         })?;
     request.headers_mut().extend(headers);
+    request.extensions_mut().insert(redactions);
     Ok(request)
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use smart_core::clean_server_text;
 use smart_core::json::{field_names, kind, parse_object};
-use smart_core::{Clock, SystemClock};
+use smart_core::{Clock, Redactions, SystemClock, escape_text};
 
 use crate::error::{OAuthError, Operation, TokenError};
 use crate::scope::{ScopeError, ScopeSet};
@@ -84,7 +84,11 @@ impl fmt::Display for Deviation {
                 "expires_in is {reason}; ignored, so the expiry is unknown"
             ),
             Self::ScopeArray => f.write_str("scope is an array; read as a space-separated list"),
-            Self::InvalidScope(error) => write!(f, "{error}; kept as an opaque scope"),
+            Self::InvalidScope(error) => write!(
+                f,
+                "{}; kept as an opaque scope",
+                escape_text(&error.to_string())
+            ),
             Self::WrongType {
                 field,
                 expected,
@@ -546,18 +550,60 @@ impl TokenResponse {
         response: &http::Response<Vec<u8>>,
         clock: &dyn Clock,
     ) -> Result<Self, TokenError> {
+        Self::from_response_redacting(response, clock, &Redactions::new())
+    }
+
+    /// As [`TokenResponse::from_response`], with every secret of the request that was sent
+    /// (its [`crate::request_redactions`]) replaced by `[redacted]` in whatever text of the
+    /// server the error keeps: `error`, `error_description`, `error_uri`, the excerpt of a
+    /// non-JSON error body, an unknown `token_type`, field names.
+    ///
+    /// ```
+    /// use smart_core::{ClientId, SystemClock, TokenUrl};
+    /// use smart_token::{ClientAuth, ClientSecret, RefreshToken, TokenRequest, TokenResponse};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let auth = ClientAuth::client_secret_basic(ClientId::parse("app")?, ClientSecret::new("s3cret"));
+    /// let request = TokenRequest::refresh_token(&RefreshToken::new("rt-123"), None)
+    ///     .build(&TokenUrl::parse("https://ehr.example/token")?, &auth)?;
+    /// let sent = smart_token::request_redactions(&request);
+    /// let answer = http::Response::builder().status(401).body(
+    ///     br#"{"error": "invalid_client", "error_description": "no client app:s3cret"}"#.to_vec(),
+    /// )?;
+    /// let error = TokenResponse::from_response_redacting(&answer, &SystemClock, &sent).unwrap_err();
+    /// assert!(error.to_string().contains("no client [redacted]"));
+    /// assert!(!error.to_string().contains("s3cret"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenResponse::from_response`].
+    pub fn from_response_redacting(
+        response: &http::Response<Vec<u8>>,
+        clock: &dyn Clock,
+        redactions: &Redactions,
+    ) -> Result<Self, TokenError> {
         let status = response.status().as_u16();
         if !response.status().is_success() {
-            return Err(
-                OAuthError::from_response(Operation::Token, status, response.body()).into(),
-            );
+            return Err(OAuthError::from_response_redacting(
+                Operation::Token,
+                status,
+                response.body(),
+                redactions,
+            )
+            .into());
         }
-        let object = parse_object(response.body()).map_err(|reason| TokenError::Body {
-            operation: Operation::Token,
-            status,
-            reason,
+        let object = parse_object(response.body()).map_err(|reason| {
+            TokenError::Body {
+                operation: Operation::Token,
+                status,
+                reason,
+            }
+            .redacted(redactions)
         })?;
-        Self::from_object(object, status, clock.now())
+        Self::from_object(object, status, clock.now()).map_err(|error| error.redacted(redactions))
     }
 
     fn from_object(
@@ -829,12 +875,15 @@ impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Missing(field) => write!(f, "required field '{field}' is missing"),
-            Self::TokenTypeCase { found, flow: Flow::AppLaunch } => {
-                write!(f, "token_type is \"{found}\"; expected 'Bearer' (SMART App Launch)")
-            }
+            Self::TokenTypeCase { found, flow: Flow::AppLaunch } => write!(
+                f,
+                "token_type is \"{}\"; expected 'Bearer' (SMART App Launch)",
+                escape_text(found)
+            ),
             Self::TokenTypeCase { found, flow: Flow::BackendServices } => write!(
                 f,
-                "token_type is \"{found}\"; expected 'bearer' (SMART Backend Services)"
+                "token_type is \"{}\"; expected 'bearer' (SMART Backend Services)",
+                escape_text(found)
             ),
             Self::RefreshTokenForBackend => f.write_str(
                 "a refresh_token was issued to a backend service (SMART Backend Services: servers SHOULD NOT)",

@@ -8,5 +8,7 @@
 mod properties;
 // The request tests sign assertions, so they need `private_key_jwt`.
 #[cfg(feature = "private-key-jwt")]
+mod redaction;
+#[cfg(feature = "private-key-jwt")]
 mod requests;
 mod responses;

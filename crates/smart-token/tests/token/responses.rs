@@ -265,8 +265,25 @@ fn error_bodies_as_json_html_and_empty() {
     assert_eq!(oauth.error_uri(), Some("https://ehr/errors#grant"));
     assert!(json.to_string().starts_with("token request failed — HTTP 400 — invalid_grant — Code expired (see https://ehr/errors#grant)"));
 
+    // A body that is not JSON is shown as a short cleaned excerpt (issue 20: an error page
+    // said what was wrong), with whatever secret of the request it repeats redacted.
     let html = TokenResponse::parse(&answer(502, "<html>Bad Gateway SECRET</html>")).unwrap_err();
-    assert_eq!(html.to_string(), "token request failed — HTTP 502");
+    assert_eq!(
+        html.to_string(),
+        "token request failed — HTTP 502 — the server said: \"Bad Gateway SECRET\""
+    );
+    let mut sent = smart_core::Redactions::new();
+    sent.secret("SECRET");
+    let html = TokenResponse::from_response_redacting(
+        &answer(502, "<html>Bad Gateway SECRET</html>"),
+        &smart_core::SystemClock,
+        &sent,
+    )
+    .unwrap_err();
+    assert_eq!(
+        html.to_string(),
+        "token request failed — HTTP 502 — the server said: \"Bad Gateway [redacted]\""
+    );
 
     let empty = TokenResponse::parse(&answer(401, "")).unwrap_err();
     let TokenError::OAuth(oauth) = &empty else {
