@@ -114,6 +114,9 @@ pub enum UrlProblem {
     /// `url` crate silently removes these, so the URL sent would differ from the string
     /// configured (and from an assertion's `aud`).
     ControlCharacter,
+    /// It carries a `user:password@` part. An endpoint a server advertises must not: the
+    /// credentials would be shown wherever the URL is, and sent wherever it goes.
+    Userinfo,
 }
 
 impl fmt::Display for UrlProblem {
@@ -132,6 +135,9 @@ impl fmt::Display for UrlProblem {
             Self::Whitespace => f.write_str("starts or ends with whitespace; remove it"),
             Self::ControlCharacter => f.write_str(
                 "contains a control character (such as a tab or a newline); remove it",
+            ),
+            Self::Userinfo => f.write_str(
+                "carries a user name or password (user:password@ before the host), which an endpoint must not",
             ),
         }
     }

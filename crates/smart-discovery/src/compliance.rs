@@ -31,6 +31,15 @@ pub enum ComplianceFinding {
     S256Missing,
     /// `code_challenge_methods_supported` lists `plain`, which SMART prohibits.
     PlainPresent,
+    /// `capabilities` include `client-confidential-asymmetric`, but
+    /// `token_endpoint_auth_signing_alg_values_supported` lists neither RS384 nor ES384, the
+    /// two algorithms SMART requires servers to accept
+    /// ([client-confidential-asymmetric.html](https://hl7.org/fhir/smart-app-launch/STU2.2/client-confidential-asymmetric.html)).
+    /// A client that signed with either would be refused.
+    AsymmetricAlgorithmMissing {
+        /// What the list holds instead (each value cleaned and cut).
+        listed: Vec<String>,
+    },
     /// Something the parser tolerated (see [`Finding`]): a wrong type, a relative URL, a
     /// dropped link, or a configuration read from the legacy CapabilityStatement.
     Document(Finding),
@@ -49,6 +58,11 @@ impl fmt::Display for ComplianceFinding {
             ),
             Self::PlainPresent => f.write_str(
                 "'plain' is present in code_challenge_methods_supported (SMART App Launch 2.2 prohibits plain)",
+            ),
+            Self::AsymmetricAlgorithmMissing { listed } => write!(
+                f,
+                "capabilities include 'client-confidential-asymmetric', but token_endpoint_auth_signing_alg_values_supported lists neither RS384 nor ES384 (it lists {}); SMART requires servers to accept both",
+                listed.join(", ")
             ),
             Self::Document(finding) => fmt::Display::fmt(finding, f),
         }
@@ -139,7 +153,9 @@ impl SmartConfiguration {
     ///    `launch-standalone`;
     /// 3. PKCE: `S256` listed and `plain` absent in `code_challenge_methods_supported`
     ///    (checked only when the list is present; a missing list is reported in step 1);
-    /// 4. every [`Finding`] the parser recorded.
+    /// 4. assertion algorithms: with `client-confidential-asymmetric`, a non-empty
+    ///    `token_endpoint_auth_signing_alg_values_supported` must list RS384 or ES384;
+    /// 5. every [`Finding`] the parser recorded.
     #[must_use = "the report is the result; the log lines are a side effect"]
     pub fn compliance(&self) -> ComplianceReport {
         let mut findings = Vec::new();
@@ -193,6 +209,20 @@ impl SmartConfiguration {
             if methods.iter().any(|method| method == "plain") {
                 findings.push(ComplianceFinding::PlainPresent);
             }
+        }
+
+        if self.has_capability(Capability::ClientConfidentialAsymmetric)
+            && let Some(listed) = self.token_endpoint_auth_signing_alg_values_supported()
+            && !listed.is_empty()
+            && self.asymmetric_signing_algorithms_supported().is_empty()
+        {
+            findings.push(ComplianceFinding::AsymmetricAlgorithmMissing {
+                listed: listed
+                    .iter()
+                    .take(16)
+                    .map(|alg| smart_core::clean_server_text(alg))
+                    .collect(),
+            });
         }
 
         findings.extend(

@@ -368,6 +368,30 @@ impl SmartConfiguration {
         }
     }
 
+    /// Whether the server accepts client assertions signed with `alg` (`RS384`, `ES384`):
+    /// true when `token_endpoint_auth_signing_alg_values_supported` lists it, or is missing
+    /// or empty (SMART requires servers to accept both). A client checks this before it
+    /// signs, so that it can say which algorithms the server lists instead of sending an
+    /// assertion the server refuses with a bare `invalid_client`.
+    ///
+    /// ```
+    /// let document = br#"{"token_endpoint": "https://ehr.example/token",
+    ///     "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384"]}"#;
+    /// let base = smart_core::FhirBaseUrl::parse("https://ehr.example/fhir")?;
+    /// let response = http::Response::new(document.to_vec());
+    /// let config = smart_discovery::parse(&base, &response, smart_core::TransportPolicy::STRICT)?;
+    /// assert!(config.accepts_assertion_algorithm("RS384"));
+    /// assert!(!config.accepts_assertion_algorithm("ES384"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn accepts_assertion_algorithm(&self, alg: &str) -> bool {
+        match self.token_endpoint_auth_signing_alg_values_supported() {
+            Some(list) if !list.is_empty() => list.iter().any(|listed| listed == alg),
+            _ => true,
+        }
+    }
+
     /// SMART Backend Services can be used: `grant_types_supported` lists
     /// `client_credentials` and [`Self::supports_asymmetric_auth`] holds.
     #[must_use]

@@ -178,6 +178,10 @@ impl<'a> Context<'a> {
         };
         let value = T::parse_url(candidate).map_err(|error| error.for_field(field))?;
         self.policy.check(field, value.parsed())?;
+        let parsed = value.parsed();
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(UrlError::new(field, parsed.as_str(), UrlProblem::Userinfo));
+        }
         Ok((value, resolved))
     }
 }

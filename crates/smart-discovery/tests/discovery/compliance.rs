@@ -184,3 +184,67 @@ fn parse_findings_are_part_of_the_report() {
     let collected: Vec<_> = report.into_iter().collect();
     assert_eq!(collected.len(), 2);
 }
+
+#[test]
+fn asymmetric_without_rs384_or_es384_is_a_finding_naming_what_is_listed() {
+    let mut document = spec_example();
+    document.insert(
+        "capabilities".into(),
+        json!(["launch-standalone", "client-confidential-asymmetric"]),
+    );
+    document.insert(
+        "token_endpoint_auth_signing_alg_values_supported".into(),
+        json!(["RS256", "PS256\u{1b}[2J"]),
+    );
+    let config = configuration(&serde_json::Value::Object(document.clone()));
+    assert!(config.has_capability(Capability::ClientConfidentialAsymmetric));
+    let report = config.compliance();
+    assert_eq!(
+        report.findings(),
+        &[ComplianceFinding::AsymmetricAlgorithmMissing {
+            listed: vec!["RS256".to_owned(), "PS256 [2J".to_owned()]
+        }]
+    );
+    assert_eq!(
+        report.findings()[0].to_string(),
+        "capabilities include 'client-confidential-asymmetric', but token_endpoint_auth_signing_alg_values_supported lists neither RS384 nor ES384 (it lists RS256, PS256 [2J); SMART requires servers to accept both"
+    );
+    assert!(!config.accepts_assertion_algorithm("ES384"));
+    assert!(!config.accepts_assertion_algorithm("RS384"));
+
+    // One of the two is enough for compliance; the other is then refused locally.
+    document.insert(
+        "token_endpoint_auth_signing_alg_values_supported".into(),
+        json!(["RS256", "RS384"]),
+    );
+    let config = configuration(&serde_json::Value::Object(document.clone()));
+    assert!(config.compliance().is_compliant());
+    assert!(config.accepts_assertion_algorithm("RS384"));
+    assert!(!config.accepts_assertion_algorithm("ES384"));
+
+    // No list, or an empty one: both are assumed, no finding.
+    for list in [json!([]), serde_json::Value::Null] {
+        document.insert(
+            "token_endpoint_auth_signing_alg_values_supported".into(),
+            list,
+        );
+        let config = configuration(&serde_json::Value::Object(document.clone()));
+        assert!(!config.compliance().iter().any(|finding| matches!(
+            finding,
+            ComplianceFinding::AsymmetricAlgorithmMissing { .. }
+        )),);
+        assert!(config.accepts_assertion_algorithm("ES384"));
+    }
+
+    // Without the capability the list is not SMART's business.
+    document.insert(
+        "token_endpoint_auth_signing_alg_values_supported".into(),
+        json!(["RS256"]),
+    );
+    document.insert("capabilities".into(), json!(["launch-standalone"]));
+    let config = configuration(&serde_json::Value::Object(document));
+    assert!(!config.compliance().iter().any(|finding| matches!(
+        finding,
+        ComplianceFinding::AsymmetricAlgorithmMissing { .. }
+    )),);
+}

@@ -344,3 +344,51 @@ fn urls_with_control_characters_cannot_inject_a_log_line() {
         assert!(!has_control(&finding.to_string()), "{finding}");
     }
 }
+
+#[test]
+fn endpoints_with_userinfo_are_refused_and_links_with_it_dropped() {
+    for field in [
+        "token_endpoint",
+        "authorization_endpoint",
+        "introspection_endpoint",
+    ] {
+        for url in [
+            "https://user:hunter2@ehr.example.com/x",
+            "https://user@ehr.example.com/x",
+        ] {
+            let mut document: serde_json::Value = serde_json::from_str(SPEC_EXAMPLE).unwrap();
+            document[field] = serde_json::json!(url);
+            let error =
+                smart_discovery::parse(&base(), &ok(document.to_string()), TransportPolicy::STRICT)
+                    .unwrap_err();
+            let DiscoveryError::UnusableEndpoint {
+                field: named,
+                endpoint,
+                source,
+                ..
+            } = &error
+            else {
+                panic!("{field} {url}: unexpected {error:?}");
+            };
+            assert_eq!(*named, field);
+            assert_eq!(source.problem(), &smart_core::UrlProblem::Userinfo);
+            let text = all_text(&error);
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(!endpoint.contains("hunter2"), "{endpoint}");
+            assert!(
+                text.contains("carries a user name or password (user:password@ before the host), which an endpoint must not"),
+                "{text}"
+            );
+        }
+    }
+    // A link that never receives credentials: dropped, with a finding naming the field.
+    let mut document: serde_json::Value = serde_json::from_str(SPEC_EXAMPLE).unwrap();
+    document["management_endpoint"] = serde_json::json!("https://u:hunter2@ehr.example.com/m");
+    let configuration =
+        smart_discovery::parse(&base(), &ok(document.to_string()), TransportPolicy::STRICT)
+            .unwrap_or_else(|error| panic!("{error}"));
+    assert!(configuration.management_endpoint().is_none());
+    let report = configuration.compliance().to_string();
+    assert!(report.contains("ignored 'management_endpoint' `https://u:redacted@ehr.example.com/m`: the URL carries a user name or password"), "{report}");
+    assert!(!report.contains("hunter2"), "{report}");
+}
