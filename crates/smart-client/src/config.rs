@@ -453,16 +453,9 @@ impl ClientConfigBuilder {
             .jwks_uri
             .clone()
             .and_then(|value| collect(smart_core::JwksUrl::parse(value), &mut problems))
-            // The server fetches the JWKS itself: never plain HTTP, whatever the opt-in.
-            .filter(
-                |url| match TransportPolicy::STRICT.check("jwks_uri", url.url()) {
-                    Ok(()) => true,
-                    Err(error) => {
-                        problems.push(error);
-                        false
-                    }
-                },
-            );
+            // The server fetches the JWKS itself: plain HTTP only on loopback with the opt-in
+            // (a development server on the same machine), like every other URL.
+            .filter(|url| checked(Some(url.url()), "jwks_uri", &mut problems));
 
         let (Some(base_url), Some(issuer), true) = (base_url, issuer, problems.is_empty()) else {
             return Err(ConfigError::Urls(problems));
@@ -482,6 +475,7 @@ impl ClientConfigBuilder {
             self.kid,
             self.algorithm,
             jwks_uri,
+            policy,
         )?;
 
         Ok(ClientConfig {
@@ -512,6 +506,7 @@ fn build_signer(
     kid: Option<String>,
     algorithm: Option<smart_jwt_assertion::Algorithm>,
     jwks_uri: Option<smart_core::JwksUrl>,
+    policy: TransportPolicy,
 ) -> Result<Option<smart_jwt_assertion::AssertionSigner>, ConfigError> {
     let signer = match (external, key) {
         (Some(signer), _) => signer,
@@ -522,7 +517,7 @@ fn build_signer(
         (None, None) => return Ok(None),
     };
     Ok(Some(match jwks_uri {
-        Some(jwks) => signer.with_jku(jwks)?,
+        Some(jwks) => signer.with_jku_under(jwks, policy)?,
         None => signer,
     }))
 }

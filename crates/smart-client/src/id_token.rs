@@ -73,7 +73,7 @@ impl fmt::Display for IdTokenProblem {
             }
             Self::Claim(name) => write!(f, "the id_token's {name} claim is missing or malformed"),
             Self::Signature(reason) => {
-                write!(f, "the id_token's signature is not acceptable: {reason}")
+                write!(f, "the id_token cannot be verified: {reason}")
             }
             Self::Keys(reason) => write!(f, "the server's JWK Set is unusable: {reason}"),
         }

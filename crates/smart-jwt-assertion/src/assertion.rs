@@ -120,9 +120,20 @@ impl AssertionSigner {
     ///
     /// [`Error::Jku`] when the URL is not HTTPS (loopback `http://` is refused too: the
     /// server fetches it).
-    pub fn with_jku(mut self, jku: JwksUrl) -> Result<Self, Error> {
-        jku.check_transport(TransportPolicy::STRICT)
-            .map_err(Error::Jku)?;
+    pub fn with_jku(self, jku: JwksUrl) -> Result<Self, Error> {
+        self.with_jku_under(jku, TransportPolicy::STRICT)
+    }
+
+    /// [`AssertionSigner::with_jku`] under `policy`: with
+    /// [`TransportPolicy::ALLOW_INSECURE_LOCALHOST`], an `http://` JWK Set on `localhost`,
+    /// `127.0.0.1` or `[::1]` is accepted too, for a development server on the same machine
+    /// that fetches it from there. No other `http://` URL is ever accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Jku`] when `policy` refuses the URL.
+    pub fn with_jku_under(mut self, jku: JwksUrl, policy: TransportPolicy) -> Result<Self, Error> {
+        jku.check_transport(policy).map_err(Error::Jku)?;
         self.jku = Some(jku);
         Ok(self)
     }

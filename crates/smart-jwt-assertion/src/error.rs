@@ -226,6 +226,33 @@ pub enum Error {
     /// The signature does not verify with any fitting key.
     #[error("the JWS signature does not verify")]
     InvalidSignature,
+    /// The JWK Set has a key with the token's `kid`, but of another type or curve than the
+    /// token's algorithm needs (a P-256 key for ES384, an EC key for RS384).
+    #[error(
+        "the key with kid {kid:?} is {found}, which cannot verify {alg} (it needs {}); the signer uses another key type or curve than it announces",
+        needs(*alg)
+    )]
+    KeyDoesNotFit {
+        /// The token's `kid` (cut and escaped).
+        kid: String,
+        /// What the key is: `an EC P-256 key`, `an RSA key`, ...
+        found: String,
+        /// The token's algorithm.
+        alg: Algorithm,
+    },
+    /// An ES384 signature of 64 bytes: the `r || s` size of P-256 (ES256), so the signer
+    /// signed with a P-256 key while announcing ES384.
+    #[error(
+        "the ES384 signature is 64 bytes, the size of a P-256 (ES256) signature: the signer uses a P-256 key but announces ES384, which needs P-384"
+    )]
+    WrongCurveSignature,
+}
+
+fn needs(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::Es384 => "an EC P-384 key",
+        _ => "an RSA key",
+    }
 }
 
 fn jwk_message(member: Option<&str>, problem: &str) -> String {

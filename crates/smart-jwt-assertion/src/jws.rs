@@ -353,6 +353,9 @@ pub fn verify_compact(
     };
     let signature =
         b64url_decode(parts.signature).ok_or(malformed("the signature is not base64url"))?;
+    if algorithm == Algorithm::Es384 && signature.len() == ES384_SIGNATURE_LEN / 3 * 2 {
+        return Err(Error::WrongCurveSignature);
+    }
     if algorithm == Algorithm::Es384 && signature.len() != ES384_SIGNATURE_LEN {
         return Err(malformed(
             "the ES384 signature is not 96 bytes; JWS uses r || s, not DER (RFC 7518 section 3.4)",
@@ -379,10 +382,30 @@ pub fn verify_compact(
     if tried {
         return Err(Error::InvalidSignature);
     }
-    Err(key_error.unwrap_or_else(|| Error::NoMatchingKey {
+    if let Some(error) = key_error {
+        return Err(error);
+    }
+    // A key with the token's kid that does not fit: say what it is, not "rotated".
+    let same_kid = kid.and_then(|kid| keys.keys.iter().find(|key| key.kid() == Some(kid)));
+    if let (Some(kid), Some(key)) = (kid, same_kid)
+        && (key.kty() != algorithm.key_type()
+            || (algorithm == Algorithm::Es384 && key.crv() != Some("P-384")))
+    {
+        let found = match (key.kty(), key.crv()) {
+            ("EC", Some(curve)) => format!("an EC {} key", shown(curve)),
+            ("RSA", _) => "an RSA key".to_owned(),
+            (kty, _) => format!("a {} key", shown(kty)),
+        };
+        return Err(Error::KeyDoesNotFit {
+            kid: shown(kid),
+            found,
+            alg: algorithm,
+        });
+    }
+    Err(Error::NoMatchingKey {
         kid: kid.map(shown),
         alg: algorithm,
-    }))
+    })
 }
 
 #[cfg_attr(

@@ -419,8 +419,10 @@ fn keys_for_other_uses_are_not_used() {
         changed[member] = value;
         let set = JwkSet::from(Jwk::parse(&changed.to_string()).unwrap());
         let err = verify_compact(&openssl_es384_token(), &set, ALL).unwrap_err();
+        // A key of another curve under the token's kid is named as such.
         assert!(
-            matches!(err, Error::NoMatchingKey { .. }),
+            matches!(err, Error::NoMatchingKey { .. })
+                || (member == "crv" && matches!(err, Error::KeyDoesNotFit { .. })),
             "{member}: {err:?}"
         );
     }
@@ -467,4 +469,42 @@ fn sign_compact_sets_alg_from_the_signer() {
     let verified = verify_compact(&token, &fixture_jwks(), &[Algorithm::Rs256]).unwrap();
     assert_eq!(verified.header()["alg"], "RS256");
     assert_eq!(verified.claims(), &claims);
+}
+
+#[test]
+fn a_key_of_the_wrong_curve_or_a_p256_signature_names_the_real_cause() {
+    // The set has a P-256 key under the token's kid: say so, not "rotated" or "signature".
+    let mut p256: Value = serde_json::from_str(P256_PRIVATE_JWK).unwrap();
+    p256.as_object_mut().unwrap().remove("d");
+    p256["kid"] = json!("k1");
+    let set = JwkSet::from(Jwk::parse(&p256.to_string()).unwrap());
+    let claims = json!({"sub": "x"}).as_object().unwrap().clone();
+    let mut header = Map::new();
+    header.insert("kid".into(), Value::from("k1"));
+    let token = sign_compact(&header, &claims, &p384().signer(None).unwrap()).unwrap();
+    let err = verify_compact(&token, &set, ALL).unwrap_err();
+    assert!(matches!(err, Error::KeyDoesNotFit { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the key with kid \"k1\" is an EC P-256 key, which cannot verify ES384 (it needs an EC P-384 key); the signer uses another key type or curve than it announces"
+    );
+    // An ES384 token whose signature has the 64 bytes of P-256.
+    let (input, _) = token.rsplit_once('.').unwrap();
+    let short = format!("{input}.{}", b64url(&[7u8; 64]));
+    let err = verify_compact(&short, &set, ALL).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the ES384 signature is 64 bytes, the size of a P-256 (ES256) signature: the signer uses a P-256 key but announces ES384, which needs P-384"
+    );
+    // An unknown kid stays "no key has kid".
+    let mut header = Map::new();
+    header.insert("kid".into(), Value::from("unknown"));
+    let token = sign_compact(&header, &claims, &p384().signer(None).unwrap()).unwrap();
+    let err = verify_compact(&token, &set, ALL).unwrap_err();
+    assert!(matches!(err, Error::NoMatchingKey { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("no key in the JWK Set has kid \"unknown\""),
+        "{err}"
+    );
 }
