@@ -1,7 +1,6 @@
 //! The subcommands that make one call or one local computation.
 
 use crate::output::{errln, outln};
-use std::fs;
 
 use serde_json::{Value, json};
 use smart_client::core::{AuthorizeUrl, ClientId, EndpointUrl, IssuerUrl, JwksUrl, TokenUrl};
@@ -19,9 +18,11 @@ use crate::args::{
     IntrospectArgs, JwksArgs, KeyAlg, KeygenArgs, RefreshArgs, RegisterArgs, RevokeArgs,
 };
 use crate::common::{
-    Failure, client, config_builder, error_chain, http_options, parse_alg, print_json, print_token,
-    read_key, read_secret, required_token, shown, token_json, write_private_file,
+    Failure, client, config_builder, error_chain, esc, http_options, parse_alg, print_json,
+    print_token, read_key, read_secret, required_token, shown, token_json, write_private_file,
 };
+use crate::local::{LARGE_FILE, SMALL_FILE, read_text};
+use smart_client::core::display_url;
 
 /// `smart discover`.
 pub(crate) fn discover(global: &Global, args: &DiscoverArgs) -> Result<(), Failure> {
@@ -57,9 +58,13 @@ fn print_discovery(
     report: &smart_client::discovery::ComplianceReport,
     supports: &Value,
 ) {
-    outln!("SMART configuration of {fhir_base}");
-    let endpoint =
-        |name: &str, value: Option<&str>| outln!("  {name:<24} {}", value.unwrap_or("-"));
+    outln!("SMART configuration of {}", display_url(fhir_base));
+    let endpoint = |name: &str, value: Option<&str>| {
+        outln!(
+            "  {name:<24} {}",
+            value.map_or_else(|| "-".to_owned(), display_url)
+        );
+    };
     endpoint("issuer", configuration.issuer().map(IssuerUrl::as_str));
     endpoint(
         "authorization_endpoint",
@@ -92,7 +97,12 @@ fn print_discovery(
         "management_endpoint",
         configuration.management_endpoint().map(EndpointUrl::as_str),
     );
-    let list = |values: Option<&[String]>| values.map_or_else(|| "-".to_owned(), |v| v.join(", "));
+    let list = |values: Option<&[String]>| {
+        values.map_or_else(
+            || "-".to_owned(),
+            |v| v.iter().map(|s| esc(s)).collect::<Vec<_>>().join(", "),
+        )
+    };
     outln!(
         "  {:<24} {}",
         "grant_types",
@@ -120,7 +130,7 @@ fn print_discovery(
         outln!("  [{mark}] {}", capability.as_str());
     }
     for unknown in advertised.iter().filter(|c| !c.is_known()) {
-        outln!("  [x] {} (not defined by SMART 2.2)", unknown.as_str());
+        outln!("  [x] {} (not defined by SMART 2.2)", esc(unknown.as_str()));
     }
     outln!();
     outln!("Client support:");
@@ -143,7 +153,7 @@ fn print_discovery(
     } else {
         outln!("Compliance: {} finding(s)", report.findings().len());
         for finding in report.findings() {
-            outln!("  - {finding}");
+            outln!("  - {}", esc(&finding.to_string()));
         }
     }
 }
@@ -233,9 +243,7 @@ pub(crate) fn authorize_url(global: &Global, args: &AuthorizeUrlArgs) -> Result<
 
 /// `smart token exchange`.
 pub(crate) fn exchange(global: &Global, args: &ExchangeArgs) -> Result<(), Failure> {
-    let text = fs::read_to_string(&args.pending).map_err(|error| {
-        Failure::usage(format!("cannot read {}: {error}", args.pending.display()))
-    })?;
+    let text = read_text(&args.pending, "pending authorization", SMALL_FILE)?;
     let pending: PendingAuthorization = serde_json::from_str(&text).map_err(|error| {
         Failure::usage(format!(
             "{} is not a pending authorization: {error}",
@@ -250,7 +258,21 @@ pub(crate) fn exchange(global: &Global, args: &ExchangeArgs) -> Result<(), Failu
     .ok_or_else(|| {
         Failure::usage("give the callback URL with --callback-env VAR or --callback-file FILE")
     })?;
-    let (builder, client_type) = config_builder(global, &args.client)?;
+    // The pending authorization names the client it was made for.
+    let stored = pending.client_id().as_str();
+    if let Some(given) = &args.client.client_id
+        && given != stored
+    {
+        return Err(Failure::usage(format!(
+            "--client-id {} is not the client of the pending authorization in {} ({}); leave --client-id out to use the pending authorization's",
+            esc(given),
+            args.pending.display(),
+            esc(stored)
+        )));
+    }
+    let mut client_args = args.client.clone();
+    client_args.client_id = Some(stored.to_owned());
+    let (builder, client_type) = config_builder(global, &client_args)?;
     let builder = builder.redirect_uri(pending.redirect_uri().as_str());
     let client = client(builder, client_type)?;
     let token = client.complete_authorization(&callback, &pending)?;
@@ -272,10 +294,43 @@ pub(crate) fn refresh(global: &Global, args: &RefreshArgs) -> Result<(), Failure
 pub(crate) fn backend(global: &Global, args: &BackendArgs) -> Result<(), Failure> {
     let scope = args.scope.as_deref().map(ScopeSet::parse).transpose()?;
     let (builder, _) = config_builder(global, &args.client)?;
-    let token = client(builder, ClientType::ConfidentialAsymmetric)?
-        .backend_services_token(scope.as_ref())?;
+    let client = client(builder, ClientType::ConfidentialAsymmetric)?;
+    check_assertion_algorithm(&client, &args.client)?;
+    let token = client.backend_services_token(scope.as_ref())?;
     report_token(global, &token, args.show_tokens);
     Ok(())
+}
+
+/// Refuses, before anything is signed, an assertion algorithm the server does not list in
+/// `token_endpoint_auth_signing_alg_values_supported` (a server that lists neither RS384 nor
+/// ES384 would answer a bare `invalid_client`).
+fn check_assertion_algorithm(
+    client: &SmartClient,
+    args: &crate::args::ClientArgs,
+) -> Result<(), Failure> {
+    let Some(path) = &args.key else {
+        return Ok(());
+    };
+    // Without discovery (a configured --token-endpoint and no document) there is no list.
+    let Ok(configuration) = client.discover() else {
+        return Ok(());
+    };
+    let key = read_key(path)?;
+    let alg =
+        smart_client::jwt::JwsSigner::algorithm(&key.signer(parse_alg(args.alg.as_deref())?)?);
+    if configuration.accepts_assertion_algorithm(alg.as_str()) {
+        return Ok(());
+    }
+    let listed = configuration
+        .token_endpoint_auth_signing_alg_values_supported()
+        .unwrap_or_default()
+        .iter()
+        .map(|alg| esc(alg).into_owned())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Failure::usage(format!(
+        "the server accepts client assertions signed with {listed} only (token_endpoint_auth_signing_alg_values_supported), not {alg}; nothing was sent. SMART requires servers to accept RS384 and ES384: use a key and --alg the server lists, or report it to the server's operator"
+    )))
 }
 
 fn report_token(global: &Global, token: &smart_client::token::TokenResponse, show: bool) {
@@ -322,7 +377,9 @@ pub(crate) fn introspect(global: &Global, args: &IntrospectArgs) -> Result<(), F
         .as_ref()
         .map_or(IntrospectWith::Client, IntrospectWith::Bearer);
     let (builder, client_type) = config_builder(global, &args.client)?;
-    let info = client(builder, client_type)?.introspect(token, with)?;
+    let info = client(builder, client_type)?
+        .introspect(token, with)
+        .map_err(|error| Failure::from_client(error, bearer.is_some()))?;
     if global.json {
         print_json(&json!({
             "ok": true,
@@ -340,7 +397,7 @@ pub(crate) fn introspect(global: &Global, args: &IntrospectArgs) -> Result<(), F
             outln!("exp: {exp}");
         }
         if let Some(patient) = info.context().patient() {
-            outln!("patient: {patient}");
+            outln!("patient: {}", esc(patient));
         }
     }
     Ok(())
@@ -362,9 +419,7 @@ pub(crate) fn revoke(global: &Global, args: &RevokeArgs) -> Result<(), Failure> 
 
 /// `smart register`.
 pub(crate) fn register(global: &Global, args: &RegisterArgs) -> Result<(), Failure> {
-    let text = fs::read_to_string(&args.metadata).map_err(|error| {
-        Failure::usage(format!("cannot read {}: {error}", args.metadata.display()))
-    })?;
+    let text = read_text(&args.metadata, "metadata file", LARGE_FILE)?;
     let metadata: serde_json::Map<String, Value> =
         serde_json::from_str(&text).map_err(|error| {
             Failure::usage(format!(
@@ -403,7 +458,7 @@ pub(crate) fn register(global: &Global, args: &RegisterArgs) -> Result<(), Failu
             "metadata": registration.metadata(),
         }));
     } else {
-        outln!("client_id:     {}", registration.client_id());
+        outln!("client_id:     {}", esc(registration.client_id().as_str()));
         if let Some(secret) = secret {
             outln!("client_secret: {secret}");
         }

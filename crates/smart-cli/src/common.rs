@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use smart_client::core::{OsRandom, RandomSource};
+use smart_client::core::{OsRandom, RandomSource, display_url};
 use smart_client::jwt::{Algorithm, PrivateKey};
 use smart_client::token::{ClientSecret, OAuthError, TokenError, TokenResponse};
 use smart_client::{
@@ -18,6 +18,38 @@ use smart_client::{
 };
 
 use crate::args::{ClientArgs, ClientTypeArg, Global, SecretMethodArg, TokenSource};
+use crate::local::{SMALL_FILE, read_text};
+use crate::messages;
+use smart_client::core::{escape_text, is_unsafe_char};
+
+/// Server-derived (or file-derived) text as it may be shown in a terminal: the one escaping
+/// helper of `smart_core` (C0, DEL, C1 and bidirectional controls escaped).
+pub(crate) fn esc(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_text(text)
+}
+
+/// JSON text safe for a terminal: serde_json already escapes C0 controls; DEL, C1 and the
+/// bidirectional controls are written as `\u` escapes too, which leaves the JSON value the
+/// same.
+pub(crate) fn json_text(value: &Value, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    } else {
+        value.to_string()
+    };
+    if !text.chars().any(is_unsafe_char) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// How a command failed: the exit code and what to print.
 #[derive(Debug)]
@@ -89,6 +121,15 @@ impl Failure {
             Self::Server { message, oauth } => ("server", message, oauth.as_ref()),
             Self::Reported(_) => return,
         };
+        // A server may echo what it was sent: no secret this run read is ever printed.
+        let message = &messages::redact(message);
+        let redacted = oauth.map(|fields| OAuthFields {
+            status: fields.status,
+            error: messages::redact(&fields.error),
+            description: fields.description.as_deref().map(messages::redact),
+            uri: fields.uri.as_deref().map(messages::redact),
+        });
+        let oauth = redacted.as_ref();
         if json {
             let mut object = json!({"ok": false, "kind": kind, "error": message});
             if let Some(fields) = oauth {
@@ -99,20 +140,20 @@ impl Failure {
                     "error_uri": fields.uri,
                 });
             }
-            outln!("{object}");
+            outln!("{}", json_text(&object, false));
             return;
         }
-        errln!("error: {message}");
+        errln!("error: {}", esc(message));
         if let Some(fields) = oauth {
             if let Some(status) = fields.status {
                 errln!("  status: {status}");
             }
-            errln!("  error: {}", fields.error);
+            errln!("  error: {}", esc(&fields.error));
             if let Some(description) = &fields.description {
-                errln!("  error_description: {description}");
+                errln!("  error_description: {}", esc(description));
             }
             if let Some(uri) = &fields.uri {
-                errln!("  error_uri: {uri}");
+                errln!("  error_uri: {}", esc(uri));
             }
         }
     }
@@ -132,7 +173,7 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if is_unsafe_char(c) { ' ' } else { c })
         .collect()
 }
 
@@ -145,14 +186,27 @@ fn oauth_fields(error: &OAuthError) -> Option<OAuthFields> {
     })
 }
 
-impl From<ClientError> for Failure {
-    fn from(error: ClientError) -> Self {
-        let message = error_chain(&error);
+impl Failure {
+    /// The failure of a library call; `bearer_used` says whether the call carried a Bearer
+    /// token of the user's (for the introspection hint).
+    pub(crate) fn from_client(error: ClientError, bearer_used: bool) -> Self {
+        let message = messages::client(&error).unwrap_or_else(|| error_chain(&error));
         match &error {
             ClientError::Config(_) => Self::Usage(message),
             ClientError::Token(TokenError::OAuth(oauth)) | ClientError::Registration(oauth) => {
+                let fields = oauth_fields(oauth);
+                // The description is printed once, on its own line (or in `oauth`).
+                let mut message = if fields.is_some() {
+                    oauth.summary()
+                } else {
+                    message
+                };
+                if let Some(hint) = messages::oauth_hint(oauth, bearer_used) {
+                    message.push_str("; ");
+                    message.push_str(hint);
+                }
                 Self::Server {
-                    oauth: oauth_fields(oauth),
+                    oauth: fields,
                     message,
                 }
             }
@@ -174,9 +228,15 @@ impl From<ClientError> for Failure {
     }
 }
 
+impl From<ClientError> for Failure {
+    fn from(error: ClientError) -> Self {
+        Self::from_client(error, false)
+    }
+}
+
 impl From<smart_client::ConfigError> for Failure {
     fn from(error: smart_client::ConfigError) -> Self {
-        Self::Usage(error_chain(&error))
+        Self::Usage(messages::config(&error).unwrap_or_else(|| error_chain(&error)))
     }
 }
 
@@ -203,15 +263,11 @@ pub(crate) fn read_secret(
                 "the environment variable {name} (for the {what}) is empty"
             )));
         }
+        messages::remember_secret(value.trim());
         return Ok(Some(value.trim().to_owned()));
     }
     if let Some(path) = file {
-        let text = fs::read_to_string(path).map_err(|error| {
-            Failure::usage(format!(
-                "cannot read the {what} from {}: {error}",
-                path.display()
-            ))
-        })?;
+        let text = read_text(path, what, SMALL_FILE)?;
         let line = text.lines().next().unwrap_or_default().trim().to_owned();
         if line.is_empty() {
             return Err(Failure::usage(format!(
@@ -219,6 +275,7 @@ pub(crate) fn read_secret(
                 path.display()
             )));
         }
+        messages::remember_secret(&line);
         return Ok(Some(line));
     }
     Ok(None)
@@ -238,12 +295,20 @@ pub(crate) fn required_token(source: &TokenSource, what: &str) -> Result<String,
     })
 }
 
+/// The text of a key file, wiped when dropped.
+struct Zeroizing(String);
+
+impl Drop for Zeroizing {
+    fn drop(&mut self) {
+        // A Secret zeroizes its String on drop.
+        drop(smart_client::core::Secret::new(std::mem::take(&mut self.0)));
+    }
+}
+
 /// A private key from a PEM or JWK file.
 pub(crate) fn read_key(path: &Path) -> Result<PrivateKey, Failure> {
-    let text = fs::read_to_string(path).map_err(|error| {
-        Failure::usage(format!("cannot read the key {}: {error}", path.display()))
-    })?;
-    PrivateKey::parse(&text).map_err(|error| {
+    let text = Zeroizing(read_text(path, "key", SMALL_FILE)?);
+    PrivateKey::parse(&text.0).map_err(|error| {
         Failure::usage(format!(
             "the key {} cannot be used: {error}",
             path.display()
@@ -261,6 +326,7 @@ pub(crate) fn parse_alg(alg: Option<&str>) -> Result<Option<Algorithm>, Failure>
 
 /// HTTP options from the global flags.
 pub(crate) fn http_options(global: &Global) -> HttpOptions {
+    messages::set_timeout(global.timeout);
     HttpOptions::new().timeout(Duration::from_secs(global.timeout))
 }
 
@@ -295,6 +361,10 @@ pub(crate) fn config_builder(
         "client secret",
     )?;
     let has_secret = secret.is_some();
+    messages::set_raw_basic(has_secret && args.secret_method == SecretMethodArg::Basic);
+    if let (Some(id), Some(secret)) = (&args.client_id, &secret) {
+        messages::remember_basic(id, secret);
+    }
     if let Some(secret) = secret {
         builder = builder.client_secret(ClientSecret::new(secret));
     }
@@ -362,7 +432,7 @@ pub(crate) fn print_token(token: &TokenResponse, show: bool) {
     );
     outln!(
         "token_type:    {}",
-        token.token_type().unwrap_or("(missing)")
+        esc(token.token_type().unwrap_or("(missing)"))
     );
     match token.expires_in() {
         Some(seconds) => outln!("expires_in:    {seconds} s"),
@@ -370,9 +440,10 @@ pub(crate) fn print_token(token: &TokenResponse, show: bool) {
     }
     outln!(
         "scope:         {}",
-        token
-            .scope()
-            .map_or_else(|| "(not given)".to_owned(), ToString::to_string)
+        token.scope().map_or_else(
+            || "(not given)".to_owned(),
+            |scope| esc(&scope.to_string()).into_owned()
+        )
     );
     if let Some(refresh) = token.refresh_token() {
         outln!("refresh_token: {}", shown(refresh.expose_secret(), show));
@@ -384,33 +455,37 @@ pub(crate) fn print_token(token: &TokenResponse, show: bool) {
     if !context.is_empty() {
         outln!("launch context:");
         if let Some(patient) = context.patient() {
-            outln!("  patient:             {patient}");
+            outln!("  patient:             {}", esc(patient));
         }
         if let Some(encounter) = context.encounter() {
-            outln!("  encounter:           {encounter}");
+            outln!("  encounter:           {}", esc(encounter));
         }
         for item in context.fhir_context() {
             let what = item
                 .reference()
                 .or(item.canonical())
                 .unwrap_or("(identifier)");
-            outln!("  fhirContext:         {what} (role {})", item.role());
+            outln!(
+                "  fhirContext:         {} (role {})",
+                esc(what),
+                esc(item.role())
+            );
         }
         if let Some(banner) = context.need_patient_banner() {
             outln!("  need_patient_banner: {banner}");
         }
         if let Some(style) = context.smart_style_url() {
-            outln!("  smart_style_url:     {style}");
+            outln!("  smart_style_url:     {}", display_url(style));
         }
         if let Some(intent) = context.intent() {
-            outln!("  intent:              {intent}");
+            outln!("  intent:              {}", esc(intent));
         }
         if let Some(tenant) = context.tenant() {
-            outln!("  tenant:              {tenant}");
+            outln!("  tenant:              {}", esc(tenant));
         }
     }
     for deviation in token.deviations() {
-        outln!("note: {deviation}");
+        outln!("note: {}", esc(&deviation.to_string()));
     }
 }
 
@@ -497,8 +572,5 @@ fn write_all(mut file: fs::File, contents: &str) -> std::io::Result<()> {
 
 /// Prints a JSON value on stdout.
 pub(crate) fn print_json(value: &Value) {
-    outln!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-    );
+    outln!("{}", json_text(value, true));
 }

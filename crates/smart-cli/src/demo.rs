@@ -11,8 +11,9 @@ use smart_client::SecretMethod;
 use smart_sandbox::{LaunchContext, Sandbox, demo};
 
 use crate::args::{DemoArgs, Global};
-use crate::common::{Failure, read_key, read_secret};
+use crate::common::{Failure, esc, json_text, read_key, read_secret};
 use crate::flows::{AppClient, BackendClient, DISCOVERY_STEP, Outcome, Profile, Report, run_all};
+use crate::local::{LARGE_FILE, read_text};
 
 pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
     let verbose = !args.table && !global.json;
@@ -109,7 +110,7 @@ fn print_report(report: &Report, table: bool, json_output: bool, failure: Option
             document["kind"] = json!(failure.kind());
             document["error"] = json!(failure.message());
         }
-        outln!("{document}");
+        outln!("{}", json_text(&document, false));
         return;
     }
     if table {
@@ -121,7 +122,7 @@ fn print_report(report: &Report, table: bool, json_output: bool, failure: Option
                 Outcome::Failed(reason) => ("FAIL", reason.replace('|', "\\|")),
                 Outcome::Skipped(reason) => ("skip", reason.replace('|', "\\|")),
             };
-            outln!("| {name} | {result} | {detail} |");
+            outln!("| {name} | {result} | {} |", esc(&detail));
         }
     }
     outln!(
@@ -212,6 +213,10 @@ struct AppEntry {
     client_secret_env: Option<String>,
     /// `client_secret_basic` (the default) or `client_secret_post`: the method registered.
     token_endpoint_auth_method: Option<String>,
+    /// For `client_secret_basic`: `raw` (the default, what most SMART servers expect) or
+    /// `rfc6749` (id and secret form-encoded first, RFC 6749 §2.3.1), as
+    /// `--secret-method basic-rfc6749` does.
+    basic_encoding: Option<String>,
     key_file: Option<std::path::PathBuf>,
     kid: Option<String>,
 }
@@ -231,20 +236,37 @@ fn external_profile(
     auto_approve: bool,
     global: &Global,
 ) -> Result<Profile<'static>, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| Failure::usage(format!("cannot read {}: {error}", path.display())))?;
+    let text = read_text(path, "clients file", LARGE_FILE)?;
     let file: ClientsFile = serde_json::from_str(&text).map_err(|error| {
         Failure::usage(format!("{} is not a clients file: {error}", path.display()))
     })?;
     let app = |entry: Option<AppEntry>| -> Result<Option<AppClient>, Failure> {
         let Some(entry) = entry else { return Ok(None) };
-        let secret_method = match entry.token_endpoint_auth_method.as_deref() {
-            None | Some("client_secret_basic") => SecretMethod::Basic,
-            Some("client_secret_post") => SecretMethod::Post,
-            Some(other) => {
+        let secret_method = match (
+            entry.token_endpoint_auth_method.as_deref(),
+            entry.basic_encoding.as_deref(),
+        ) {
+            (None | Some("client_secret_basic"), None | Some("raw")) => SecretMethod::Basic,
+            (None | Some("client_secret_basic"), Some("rfc6749")) => SecretMethod::BasicRfc6749,
+            (None | Some("client_secret_basic"), Some(other)) => {
                 return Err(Failure::usage(format!(
-                    "{}: token_endpoint_auth_method `{other}` is not client_secret_basic or client_secret_post",
+                    "{}: basic_encoding `{}` is not raw or rfc6749",
+                    path.display(),
+                    esc(other)
+                )));
+            }
+            (Some("client_secret_post"), None) => SecretMethod::Post,
+            (Some("client_secret_post"), Some(_)) => {
+                return Err(Failure::usage(format!(
+                    "{}: basic_encoding applies only to client_secret_basic; remove it or use client_secret_basic",
                     path.display()
+                )));
+            }
+            (Some(other), _) => {
+                return Err(Failure::usage(format!(
+                    "{}: token_endpoint_auth_method `{}` is not client_secret_basic or client_secret_post",
+                    path.display(),
+                    esc(other)
                 )));
             }
         };

@@ -174,6 +174,14 @@ fn raw_token_request(url: &str, form: &[(&str, &str)]) -> Result<(u16, Option<St
     Ok((status, error))
 }
 
+/// What a call that should have been refused did, as a sentence (never a `Debug` dump).
+fn outcome<T>(result: Result<T, ClientError>) -> String {
+    match result {
+        Ok(_) => "it succeeded".to_owned(),
+        Err(error) => format!("it failed with: {}", error_text(&error)),
+    }
+}
+
 /// Expects an OAuth refusal with `code` from a library call.
 fn expect_refusal<T>(
     result: Result<T, ClientError>,
@@ -342,7 +350,7 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         if verbose {
             match &outcome {
                 Outcome::Passed => outln!("   ✓ passed\n"),
-                Outcome::Failed(reason) => outln!("   ✗ FAILED: {reason}\n"),
+                Outcome::Failed(reason) => outln!("   ✗ FAILED: {}\n", crate::common::esc(&reason)),
                 Outcome::Skipped(reason) => outln!("   - skipped: {reason}\n"),
             }
         }
@@ -631,8 +639,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
                     }
                     other => {
                         return Err(format!(
-                            "the revoked token still reads: {:?}",
-                            other.map(|_| ())
+                            "a FHIR read with the revoked token did not answer 401: {}",
+                            outcome(other)
                         ));
                     }
                 }
@@ -704,21 +712,31 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
                     key: None,
                     kid: None,
                 };
-                let client = profile.app(&wrong, ClientType::ConfidentialSymmetric)?;
-                match client.refresh(&smart_client::token::RefreshToken::new("whatever"), None) {
+                // A fresh, real grant, refreshed with the wrong secret: a server that does
+                // not authenticate the client at refresh gives a token, and is reported so
+                // (a made-up refresh token would be refused for being made up).
+                let client = profile.app(app, ClientType::ConfidentialSymmetric)?;
+                let grant = Profile::code_flow(&out, &client, AuthorizeOptions::new())?;
+                let refresh_token = grant.refresh_token().ok_or(
+                    "the server issued no refresh_token, so a refresh with a wrong secret cannot be tried (add offline_access to the client's scope)",
+                )?;
+                let wrong_client = profile.app(&wrong, ClientType::ConfidentialSymmetric)?;
+                match wrong_client.refresh(refresh_token, None) {
                     Err(ClientError::Token(TokenError::OAuth(oauth)))
                         if oauth.error() == Some(&ErrorCode::InvalidClient) =>
                     {
-                        out.line(format!("wrong client secret -> {oauth}"));
+                        out.line(format!("refresh with a wrong client secret -> {oauth}"));
                     }
-                    other => {
+                    Ok(_) => {
+                        return Err("the server does no client authentication at refresh: a refresh of a real refresh token with a wrong client secret was granted".to_owned());
+                    }
+                    Err(other) => {
                         return Err(format!(
-                            "a wrong secret was not refused as invalid_client: {:?}",
-                            other.map(|_| ())
+                            "a refresh with a wrong client secret was refused, but not as invalid_client: {}",
+                            error_text(&other)
                         ));
                     }
                 }
-                let client = profile.app(app, ClientType::ConfidentialSymmetric)?;
                 let request = client
                     .authorize(AuthorizeOptions::new())
                     .map_err(|e| error_text(&e))?;
@@ -729,8 +747,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
                         .line("a callback with a forged state -> refused before any token request"),
                     other => {
                         return Err(format!(
-                            "a forged state was not refused: {:?}",
-                            other.map(|_| ())
+                            "a callback with a forged state was not refused as a state mismatch: {}",
+                            outcome(other)
                         ));
                     }
                 }
@@ -752,8 +770,8 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
                         }
                         other => {
                             return Err(format!(
-                                "a wrong key was not refused: {:?}",
-                                other.map(|_| ())
+                                "an assertion signed by the wrong key was not refused as invalid_client: {}",
+                                outcome(other)
                             ));
                         }
                     }

@@ -11,8 +11,9 @@ use smart_client::{AuthorizeMethod, AuthorizeOptions};
 
 use crate::args::{Global, LaunchArgs, MAX_SECONDS};
 use crate::common::{
-    Failure, client, config_builder, error_chain, print_json, print_token, token_json,
+    Failure, client, config_builder, error_chain, esc, print_json, print_token, token_json,
 };
+use crate::listener;
 
 /// The scopes of a standalone launch when `--scope` is not given.
 pub(crate) const STANDALONE_SCOPES: &str = "launch/patient openid fhirUser patient/*.rs";
@@ -87,10 +88,14 @@ pub(crate) fn launch(global: &Global, args: &LaunchArgs) -> Result<(), Failure> 
         Some(id_token) => Some(client.verify_id_token(id_token, pending.nonce())?),
         None => None,
     };
+    let note = fhir_user_note(&token, identity.as_ref());
     if global.json {
         let mut value = token_json(&token, args.show_tokens);
         value["ok"] = json!(true);
         value["fhirUser"] = json!(identity.as_ref().and_then(|claims| claims.fhir_user()));
+        if let Some(note) = note {
+            value["notes"] = json!([note]);
+        }
         print_json(&value);
     } else {
         outln!();
@@ -98,12 +103,40 @@ pub(crate) fn launch(global: &Global, args: &LaunchArgs) -> Result<(), Failure> 
         if let Some(claims) = &identity {
             outln!(
                 "id_token verified: sub {}, fhirUser {}",
-                claims.subject().unwrap_or("-"),
-                claims.fhir_user().unwrap_or("-")
+                esc(claims.subject().unwrap_or("-")),
+                esc(claims.fhir_user().unwrap_or("-"))
             );
+        }
+        if let Some(note) = note {
+            outln!("note: {note}");
         }
     }
     Ok(())
+}
+
+/// When `openid fhirUser` was granted but no `fhirUser` came back, why the user is unknown.
+pub(crate) fn fhir_user_note(
+    token: &smart_client::token::TokenResponse,
+    identity: Option<&smart_client::IdTokenClaims>,
+) -> Option<&'static str> {
+    let granted = token.scope().is_some_and(|scope| {
+        let text = scope.to_string();
+        let mut tokens = text.split(' ');
+        let all: Vec<&str> = tokens.by_ref().collect();
+        all.contains(&"openid") && all.contains(&"fhirUser")
+    });
+    if !granted {
+        return None;
+    }
+    match identity {
+        None => {
+            Some("the server granted openid fhirUser but sent no id_token, so the user is unknown")
+        }
+        Some(claims) if claims.fhir_user().is_none() => Some(
+            "the server granted openid fhirUser but the id_token has no fhirUser claim (nor profile), so fhirUser is null",
+        ),
+        Some(_) => None,
+    }
 }
 
 /// Serves the listener until the browser comes back to the redirect path; returns the full
@@ -132,19 +165,21 @@ fn wait_for_callback(
             "waiting for the browser to come back to http://127.0.0.1:{port}{redirect_path} ..."
         );
     }
+    let mut arrived = Arrived::default();
     loop {
         if Instant::now() > deadline {
             if spinner {
                 errln!();
             }
-            return Err(Failure::server(format!(
-                "no callback within {} s; run again and finish signing in, or raise --wait",
-                wait.as_secs()
+            return Err(Failure::server(arrived.timeout_message(
+                wait.as_secs(),
+                port,
+                redirect_path,
             )));
         }
         match listener.accept() {
             Ok((stream, _)) => {
-                if let Some(target) = serve(stream, request, redirect_path) {
+                if let Some(target) = serve(stream, request, redirect_path, &mut arrived) {
                     if spinner {
                         errln!("\rbrowser returned                                   ");
                     }
@@ -171,11 +206,44 @@ fn wait_for_callback(
     }
 }
 
+/// What reached the listener besides the callback, for the message when none came.
+#[derive(Default)]
+pub(crate) struct Arrived {
+    count: usize,
+    last: Option<String>,
+}
+
+impl Arrived {
+    fn record(&mut self, shown: String) {
+        self.count += 1;
+        self.last = Some(shown);
+    }
+
+    /// "no callback within N s", saying what did arrive.
+    pub(crate) fn timeout_message(&self, seconds: u64, port: u16, redirect_path: &str) -> String {
+        let mut message = format!("no callback within {seconds} s");
+        match &self.last {
+            None => message.push_str(
+                "; nothing reached the listener: run again and finish signing in, or raise --wait",
+            ),
+            Some(last) => {
+                let plural = if self.count == 1 { "" } else { "s" };
+                message.push_str(&format!(
+                    "; the listener answered {} other request{plural} (the last: {last}), but none to the redirect URI http://127.0.0.1:{port}{redirect_path}: check the redirect URI registered with the server",
+                    self.count
+                ));
+            }
+        }
+        message
+    }
+}
+
 /// Answers one browser request. Returns the request target when it is the callback.
 fn serve(
     mut stream: TcpStream,
     request: &smart_client::AuthorizationRequest,
     redirect_path: &str,
+    arrived: &mut Arrived,
 ) -> Option<String> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
@@ -192,23 +260,41 @@ fn serve(
             }
         }
     }
-    let head = String::from_utf8_lossy(&buffer[..read]);
-    let target = head.lines().next()?.split_whitespace().nth(1)?.to_owned();
-    let path = target.split('?').next().unwrap_or_default();
-    let (status, body, callback) = if path == redirect_path {
-        (
-            "200 OK",
-            "<!doctype html><title>Signed in</title><p>Signed in. You can close this window and return to the terminal.</p>".to_owned(),
-            Some(target.clone()),
-        )
-    } else if path == "/start" && request.method() == AuthorizeMethod::Post {
-        ("200 OK", request.html(), None)
-    } else {
-        (
-            "404 Not Found",
-            "<!doctype html><title>Not found</title>".to_owned(),
-            None,
-        )
+    let parsed = listener::parse(&buffer[..read], redirect_path);
+    let status = parsed.status();
+    let (status, body, callback) = match parsed {
+        listener::Request::Callback { target, error } => (
+            status,
+            listener::callback_page(error.as_deref()),
+            Some(target),
+        ),
+        listener::Request::Start if request.method() == AuthorizeMethod::Post => {
+            (status, request.html(), None)
+        }
+        listener::Request::Start => {
+            arrived.record("GET /start, answered 404 Not Found".to_owned());
+            (
+                "404 Not Found",
+                "<!doctype html><title>Not found</title>".to_owned(),
+                None,
+            )
+        }
+        listener::Request::Other { shown } => {
+            arrived.record(format!("{shown}, answered {status}"));
+            (
+                status,
+                "<!doctype html><title>Not found</title>".to_owned(),
+                None,
+            )
+        }
+        listener::Request::Malformed => {
+            arrived.record(format!("a request that is not HTTP, answered {status}"));
+            (
+                status,
+                "<!doctype html><title>Bad request</title>".to_owned(),
+                None,
+            )
+        }
     };
     let response = format!(
         "HTTP/1.1 {status}\r\ncontent-type: text/html; charset=utf-8\r\ncache-control: no-store\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

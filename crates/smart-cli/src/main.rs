@@ -10,7 +10,10 @@ mod common;
 mod demo;
 mod flows;
 mod launch;
+mod listener;
+mod local;
 mod logger;
+mod messages;
 mod sandbox;
 
 use std::process::ExitCode;

@@ -893,12 +893,16 @@ impl SandboxConfig {
     /// [`SandboxError::ReadClients`] when the file cannot be read,
     /// [`SandboxError::ClientsFile`] when it is not of that shape,
     /// [`SandboxError::InvalidClient`] when an entry is refused.
+    ///
+    /// The file must be a regular file (not a directory, a device or a FIFO) of at most
+    /// [`MAX_CLIENTS_FILE`] bytes; it is never read past that.
     pub fn clients_from_file(self, path: impl AsRef<Path>) -> Result<Self, SandboxError> {
         let path = path.as_ref();
-        let text = std::fs::read(path).map_err(|source| SandboxError::ReadClients {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            read_bounded(path, MAX_CLIENTS_FILE).map_err(|source| SandboxError::ReadClients {
+                path: path.to_owned(),
+                source,
+            })?;
         self.clients_from_bytes(&text, path)
     }
 
@@ -964,6 +968,40 @@ impl SandboxConfig {
         self.initial_access_token = token.map(Secret::new);
         self
     }
+}
+
+/// The largest clients file [`SandboxConfig::clients_from_file`] reads: 8 MiB.
+pub const MAX_CLIENTS_FILE: u64 = 8 * 1024 * 1024;
+
+/// The bytes of a regular file of at most `limit` bytes. A directory, a device (`/dev/zero`)
+/// or a FIFO is refused before it is opened (opening a FIFO would wait for a writer).
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let not_regular = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file (a directory, a device or a FIFO); give the path of a file",
+        )
+    };
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB, the limit for a clients file; check the path",
+                limit / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -1110,5 +1148,48 @@ mod tests {
                 .is_err()
         );
         assert!(RegisteredClient::public("p", Vec::new()).check().is_err());
+    }
+
+    #[test]
+    fn clients_files_are_read_bounded_and_only_when_regular() {
+        let message = |path: &Path| match SandboxConfig::new().clients_from_file(path) {
+            Ok(_) => panic!("{} was read", path.display()),
+            Err(error) => {
+                let mut text = error.to_string();
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    if !text.contains(&cause.to_string()) {
+                        text.push_str(&format!(": {cause}"));
+                    }
+                    source = cause.source();
+                }
+                text
+            }
+        };
+        #[cfg(unix)]
+        {
+            let started = std::time::Instant::now();
+            assert_eq!(
+                message(Path::new("/dev/zero")),
+                "cannot read the clients file /dev/zero: it is not a regular file (a directory, a device or a FIFO); give the path of a file"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
+        let dir = std::env::temp_dir().join(format!("sandbox-clients-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(message(&dir).ends_with(
+            "it is not a regular file (a directory, a device or a FIFO); give the path of a file"
+        ));
+        let big = dir.join("big.json");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(MAX_CLIENTS_FILE + 1).unwrap();
+        assert_eq!(
+            message(&big),
+            format!(
+                "cannot read the clients file {}: it is larger than 8 MiB, the limit for a clients file; check the path",
+                big.display()
+            )
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

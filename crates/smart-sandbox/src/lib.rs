@@ -14,7 +14,9 @@ mod server;
 mod store;
 mod token;
 
-pub use config::{ClientKeys, ClientKind, GrantType, RegisteredClient, SandboxConfig};
+pub use config::{
+    ClientKeys, ClientKind, GrantType, MAX_CLIENTS_FILE, RegisteredClient, SandboxConfig,
+};
 pub use context::LaunchContext;
 pub use error::{ClientMetadataError, SandboxError};
 pub use server::Sandbox;
