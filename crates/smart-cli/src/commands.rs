@@ -379,7 +379,7 @@ pub(crate) fn introspect(global: &Global, args: &IntrospectArgs) -> Result<(), F
     let (builder, client_type) = config_builder(global, &args.client)?;
     let info = client(builder, client_type)?
         .introspect(token, with)
-        .map_err(|error| Failure::from_client(error, bearer.is_some()))?;
+        .map_err(|error| Failure::from_client(&error, bearer.is_some()))?;
     if global.json {
         print_json(&json!({
             "ok": true,

@@ -28,7 +28,7 @@ pub(crate) fn esc(text: &str) -> std::borrow::Cow<'_, str> {
     escape_text(text)
 }
 
-/// JSON text safe for a terminal: serde_json already escapes C0 controls; DEL, C1 and the
+/// JSON text safe for a terminal: `serde_json` already escapes C0 controls; DEL, C1 and the
 /// bidirectional controls are written as `\u` escapes too, which leaves the JSON value the
 /// same.
 pub(crate) fn json_text(value: &Value, pretty: bool) -> String {
@@ -37,12 +37,15 @@ pub(crate) fn json_text(value: &Value, pretty: bool) -> String {
     } else {
         value.to_string()
     };
-    if !text.chars().any(is_unsafe_char) {
+    // C0 characters outside strings are the layout's own newlines; inside strings serde_json
+    // has escaped them already.
+    let escaped = |c: char| c > '\u{1f}' && is_unsafe_char(c);
+    if !text.chars().any(escaped) {
         return text;
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_unsafe_char(c) {
+        if escaped(c) {
             let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
             out.push(c);
@@ -189,9 +192,9 @@ fn oauth_fields(error: &OAuthError) -> Option<OAuthFields> {
 impl Failure {
     /// The failure of a library call; `bearer_used` says whether the call carried a Bearer
     /// token of the user's (for the introspection hint).
-    pub(crate) fn from_client(error: ClientError, bearer_used: bool) -> Self {
-        let message = messages::client(&error).unwrap_or_else(|| error_chain(&error));
-        match &error {
+    pub(crate) fn from_client(error: &ClientError, bearer_used: bool) -> Self {
+        let message = messages::client(error).unwrap_or_else(|| error_chain(error));
+        match error {
             ClientError::Config(_) => Self::Usage(message),
             ClientError::Token(TokenError::OAuth(oauth)) | ClientError::Registration(oauth) => {
                 let fields = oauth_fields(oauth);
@@ -230,7 +233,7 @@ impl Failure {
 
 impl From<ClientError> for Failure {
     fn from(error: ClientError) -> Self {
-        Self::from_client(error, false)
+        Self::from_client(&error, false)
     }
 }
 

@@ -350,7 +350,7 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
         if verbose {
             match &outcome {
                 Outcome::Passed => outln!("   ✓ passed\n"),
-                Outcome::Failed(reason) => outln!("   ✗ FAILED: {}\n", crate::common::esc(&reason)),
+                Outcome::Failed(reason) => outln!("   ✗ FAILED: {}\n", crate::common::esc(reason)),
                 Outcome::Skipped(reason) => outln!("   - skipped: {reason}\n"),
             }
         }

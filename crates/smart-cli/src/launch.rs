@@ -1,6 +1,7 @@
 //! `smart launch`: a whole authorization through a loopback redirect listener (RFC 8252 §7.3).
 
 use crate::output::{err, errln, outln};
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -228,10 +229,11 @@ impl Arrived {
             ),
             Some(last) => {
                 let plural = if self.count == 1 { "" } else { "s" };
-                message.push_str(&format!(
+                let _ = write!(
+                    message,
                     "; the listener answered {} other request{plural} (the last: {last}), but none to the redirect URI http://127.0.0.1:{port}{redirect_path}: check the redirect URI registered with the server",
                     self.count
-                ));
+                );
             }
         }
         message
@@ -317,5 +319,48 @@ fn open_browser(url: &str) {
     };
     if let Err(error) = command {
         errln!("could not open a browser ({error}); open the URL above yourself");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeout_says_what_arrived() {
+        let mut arrived = Arrived::default();
+        assert_eq!(
+            arrived.timeout_message(120, 5000, "/callback"),
+            "no callback within 120 s; nothing reached the listener: run again and finish signing in, or raise --wait"
+        );
+        arrived.record("GET /favicon.ico, answered 404 Not Found".to_owned());
+        arrived.record("a request that is not HTTP, answered 400 Bad Request".to_owned());
+        assert_eq!(
+            arrived.timeout_message(120, 5000, "/callback"),
+            "no callback within 120 s; the listener answered 2 other requests (the last: a request that is not HTTP, answered 400 Bad Request), but none to the redirect URI http://127.0.0.1:5000/callback: check the redirect URI registered with the server"
+        );
+    }
+
+    fn token(scope: &str) -> smart_client::token::TokenResponse {
+        let body = serde_json::json!({"access_token": "a", "token_type": "Bearer", "scope": scope});
+        let response = http_response(body.to_string());
+        smart_client::token::TokenResponse::parse(&response).unwrap()
+    }
+
+    fn http_response(body: String) -> smart_client::ureq::http::Response<Vec<u8>> {
+        smart_client::ureq::http::Response::builder()
+            .status(200)
+            .body(body.into_bytes())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_granted_fhir_user_without_the_claim_gets_a_note() {
+        assert_eq!(
+            fhir_user_note(&token("openid fhirUser patient/*.rs"), None),
+            Some("the server granted openid fhirUser but sent no id_token, so the user is unknown")
+        );
+        assert_eq!(fhir_user_note(&token("openid patient/*.rs"), None), None);
+        assert_eq!(fhir_user_note(&token("fhirUser patient/*.rs"), None), None);
     }
 }

@@ -1159,7 +1159,8 @@ mod tests {
                 let mut source = std::error::Error::source(&error);
                 while let Some(cause) = source {
                     if !text.contains(&cause.to_string()) {
-                        text.push_str(&format!(": {cause}"));
+                        text.push_str(": ");
+                        text.push_str(&cause.to_string());
                     }
                     source = cause.source();
                 }

@@ -14,6 +14,7 @@ use smart_sandbox::{Sandbox, demo};
 
 mod commands;
 mod conformance;
+mod hostile;
 mod robustness;
 
 fn smart() -> Command {
@@ -119,9 +120,13 @@ fn exit_codes_and_one_line_errors() {
     let output = run(smart().args(["discover", sandbox.base_url()]));
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(
-        err.starts_with("error: configuration has unusable URLs: base_url uses http://"),
-        "{err}"
+    // It names the flag, not the library's setting.
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: unusable URLs: the FHIR base URL uses http:// on a loopback host; pass --allow-insecure-localhost to permit this during development: `{}/`",
+            sandbox.base_url()
+        )
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
@@ -436,13 +441,8 @@ fn authorize_url_then_token_exchange() {
             "--fhir-base",
             sandbox.base_url(),
         ])
-        .args([
-            "--client-id",
-            demo::PUBLIC_CLIENT_ID,
-            "--callback-env",
-            "CALLBACK",
-            "--pending",
-        ])
+        // No --client-id: the pending authorization names its client.
+        .args(["--callback-env", "CALLBACK", "--pending"])
         .arg(&pending)
         .env("CALLBACK", &callback));
     let text = stdout(&output);
@@ -450,6 +450,38 @@ fn authorize_url_then_token_exchange() {
     assert!(
         text.contains(&format!("patient:             {}", demo::PATIENT_ID)),
         "{text}"
+    );
+    // Another --client-id than the pending authorization's is refused before anything is sent.
+    let output = run(smart()
+        .args([
+            "--allow-insecure-localhost",
+            "token",
+            "exchange",
+            "--fhir-base",
+            sandbox.base_url(),
+        ])
+        .args([
+            "--client-id",
+            "someone-else",
+            "--callback-env",
+            "CALLBACK",
+            "--pending",
+        ])
+        .arg(&pending)
+        .env("CALLBACK", &callback));
+    assert_eq!(output.status.code(), Some(2));
+    let err: Vec<String> = stderr(&output)
+        .lines()
+        .filter(|line| !line.starts_with("WARN "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        err,
+        [format!(
+            "error: --client-id someone-else is not the client of the pending authorization in {} ({}); leave --client-id out to use the pending authorization's",
+            pending.display(),
+            demo::PUBLIC_CLIENT_ID
+        )]
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

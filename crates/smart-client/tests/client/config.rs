@@ -70,16 +70,16 @@ fn issuer_defaults_to_base_url_exactly() {
 fn jwks_uri_follows_the_https_rule_like_every_url() {
     // Loopback http:// with the opt-in: accepted (a development server on this machine
     // fetches it from there; the message asking for the opt-in must not be a dead end).
-    let key = smart_client::jwt::PrivateKey::generate_p384().unwrap();
+    let key = crate::es384_key;
     let config = ClientConfig::builder("http://127.0.0.1/fhir")
         .allow_insecure_localhost(true)
-        .private_key(key.clone())
+        .private_key(key())
         .jwks_uri("http://127.0.0.1:9/jwks")
         .build();
     assert!(config.is_ok(), "{config:?}");
     // Without the opt-in: refused, naming the setting and the opt-in.
     let err = ClientConfig::builder("https://ehr.example/fhir")
-        .private_key(key.clone())
+        .private_key(key())
         .jwks_uri("http://127.0.0.1/jwks")
         .build()
         .unwrap_err();
@@ -89,7 +89,7 @@ fn jwks_uri_follows_the_https_rule_like_every_url() {
     // Another host over http://: refused whatever the opt-in.
     let err = ClientConfig::builder("http://127.0.0.1/fhir")
         .allow_insecure_localhost(true)
-        .private_key(key)
+        .private_key(key())
         .jwks_uri("http://ehr.example/jwks")
         .build()
         .unwrap_err();
