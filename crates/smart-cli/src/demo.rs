@@ -5,12 +5,12 @@ use crate::output::outln;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::json;
 use smart_client::SecretMethod;
 use smart_sandbox::{LaunchContext, Sandbox, demo};
 
 use crate::args::{DemoArgs, Global};
+use crate::clients_file::{self, AppEntry};
 use crate::common::{Failure, esc, json_text, read_key, read_secret};
 use crate::flows::{AppClient, BackendClient, DISCOVERY_STEP, Outcome, Profile, Report, run_all};
 use crate::local::{LARGE_FILE, read_text};
@@ -192,44 +192,6 @@ fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
     }
 }
 
-/// The clients file of `--server`: every client optional; missing ones skip their flows.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClientsFile {
-    public: Option<AppEntry>,
-    confidential_symmetric: Option<AppEntry>,
-    confidential_asymmetric: Option<AppEntry>,
-    confidential_asymmetric_jwks_uri: Option<AppEntry>,
-    backend: Option<BackendEntry>,
-    registration: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AppEntry {
-    client_id: String,
-    redirect_uri: String,
-    scope: String,
-    client_secret_env: Option<String>,
-    /// `client_secret_basic` (the default) or `client_secret_post`: the method registered.
-    token_endpoint_auth_method: Option<String>,
-    /// For `client_secret_basic`: `raw` (the default, what most SMART servers expect) or
-    /// `rfc6749` (id and secret form-encoded first, RFC 6749 §2.3.1), as
-    /// `--secret-method basic-rfc6749` does.
-    basic_encoding: Option<String>,
-    key_file: Option<std::path::PathBuf>,
-    kid: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BackendEntry {
-    client_id: String,
-    key_file: std::path::PathBuf,
-    kid: Option<String>,
-    scope: Option<String>,
-}
-
 fn external_profile(
     server: &str,
     path: &Path,
@@ -237,39 +199,13 @@ fn external_profile(
     global: &Global,
 ) -> Result<Profile<'static>, Failure> {
     let text = read_text(path, "clients file", LARGE_FILE)?;
-    let file: ClientsFile = serde_json::from_str(&text).map_err(|error| {
-        Failure::usage(format!("{} is not a clients file: {error}", path.display()))
-    })?;
+    let file = clients_file::parse(&text)
+        .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
     let app = |entry: Option<AppEntry>| -> Result<Option<AppClient>, Failure> {
         let Some(entry) = entry else { return Ok(None) };
-        let secret_method = match (
-            entry.token_endpoint_auth_method.as_deref(),
-            entry.basic_encoding.as_deref(),
-        ) {
-            (None | Some("client_secret_basic"), None | Some("raw")) => SecretMethod::Basic,
-            (None | Some("client_secret_basic"), Some("rfc6749")) => SecretMethod::BasicRfc6749,
-            (None | Some("client_secret_basic"), Some(other)) => {
-                return Err(Failure::usage(format!(
-                    "{}: basic_encoding `{}` is not raw or rfc6749",
-                    path.display(),
-                    esc(other)
-                )));
-            }
-            (Some("client_secret_post"), None) => SecretMethod::Post,
-            (Some("client_secret_post"), Some(_)) => {
-                return Err(Failure::usage(format!(
-                    "{}: basic_encoding applies only to client_secret_basic; remove it or use client_secret_basic",
-                    path.display()
-                )));
-            }
-            (Some(other), _) => {
-                return Err(Failure::usage(format!(
-                    "{}: token_endpoint_auth_method `{}` is not client_secret_basic or client_secret_post",
-                    path.display(),
-                    esc(other)
-                )));
-            }
-        };
+        let secret_method = entry
+            .secret_method()
+            .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
         Ok(Some(AppClient {
             secret: read_secret(entry.client_secret_env.as_deref(), None, "client secret")?,
             secret_method,

@@ -5,6 +5,7 @@
 mod output;
 
 mod args;
+mod clients_file;
 mod commands;
 mod common;
 mod demo;
