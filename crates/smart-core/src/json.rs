@@ -60,6 +60,43 @@ pub enum JsonError {
     /// The JSON nests deeper than [`MAX_DEPTH`].
     #[error("the JSON nests deeper than {MAX_DEPTH} levels")]
     TooDeep,
+    /// The answer is compressed (`Content-Encoding` other than `identity`). The client never
+    /// asks for compression, and compressed answers are not accepted.
+    #[error(
+        "the answer is compressed (Content-Encoding: {encoding}); compressed answers are not accepted: the server must answer uncompressed (the client sends no Accept-Encoding)"
+    )]
+    Compressed {
+        /// The `Content-Encoding` as sent (control characters escaped, cut to 64 bytes).
+        encoding: String,
+    },
+}
+
+/// Refuses a compressed answer: `content_encoding` is the response's `Content-Encoding`
+/// header, if any. `identity` (in any case) and an empty value are not compression.
+///
+/// ```
+/// use smart_core::json::{JsonError, refuse_compressed};
+///
+/// assert!(refuse_compressed(None).is_ok());
+/// assert!(refuse_compressed(Some(b"identity")).is_ok());
+/// assert!(matches!(refuse_compressed(Some(b"gzip")), Err(JsonError::Compressed { .. })));
+/// ```
+///
+/// # Errors
+///
+/// [`JsonError::Compressed`] for any other encoding.
+pub fn refuse_compressed(content_encoding: Option<&[u8]>) -> Result<(), JsonError> {
+    let Some(value) = content_encoding else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(value);
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("identity") {
+        return Ok(());
+    }
+    Err(JsonError::Compressed {
+        encoding: crate::display_text(text, 64),
+    })
 }
 
 /// Parses `body` as one JSON object, strictly (see the module docs).

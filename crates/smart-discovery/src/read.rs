@@ -37,7 +37,14 @@ pub(crate) fn json_body(
             status: response.status(),
         });
     }
-    parse_object(response.body()).map_err(|reason| DiscoveryError::Body {
+    smart_core::json::refuse_compressed(
+        response
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .map(http::HeaderValue::as_bytes),
+    )
+    .and_then(|()| parse_object(response.body()))
+    .map_err(|reason| DiscoveryError::Body {
         url: display_url(url.as_str()),
         content_type: content_type(response),
         reason,

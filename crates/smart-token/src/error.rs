@@ -280,6 +280,16 @@ impl OAuthError {
     }
 }
 
+/// [`smart_core::json::refuse_compressed`] for a response's `Content-Encoding`.
+pub(crate) fn refuse_compressed(response: &http::Response<Vec<u8>>) -> Result<(), JsonError> {
+    smart_core::json::refuse_compressed(
+        response
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .map(http::HeaderValue::as_bytes),
+    )
+}
+
 /// The shown text of a body that is not JSON: tags dropped, whitespace and unsafe characters
 /// collapsed, secrets redacted first, cut to [`MAX_BODY_EXCERPT`] characters.
 fn body_excerpt(body: &[u8], redactions: &Redactions) -> Option<String> {

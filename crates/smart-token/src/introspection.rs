@@ -106,11 +106,13 @@ impl IntrospectionResponse {
             )
             .into());
         }
-        let mut object = parse_object(response.body()).map_err(|reason| TokenError::Body {
-            operation: Operation::Introspection,
-            status,
-            reason,
-        })?;
+        let mut object = crate::error::refuse_compressed(response)
+            .and_then(|()| parse_object(response.body()))
+            .map_err(|reason| TokenError::Body {
+                operation: Operation::Introspection,
+                status,
+                reason,
+            })?;
         let mut deviations = Vec::new();
         let active = match object.get("active") {
             Some(Value::Bool(active)) => *active,

@@ -595,14 +595,16 @@ impl TokenResponse {
             )
             .into());
         }
-        let object = parse_object(response.body()).map_err(|reason| {
-            TokenError::Body {
-                operation: Operation::Token,
-                status,
-                reason,
-            }
-            .redacted(redactions)
-        })?;
+        let object = crate::error::refuse_compressed(response)
+            .and_then(|()| parse_object(response.body()))
+            .map_err(|reason| {
+                TokenError::Body {
+                    operation: Operation::Token,
+                    status,
+                    reason,
+                }
+                .redacted(redactions)
+            })?;
         Self::from_object(object, status, clock.now()).map_err(|error| error.redacted(redactions))
     }
 

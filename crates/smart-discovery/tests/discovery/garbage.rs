@@ -392,3 +392,21 @@ fn endpoints_with_userinfo_are_refused_and_links_with_it_dropped() {
     assert!(report.contains("ignored 'management_endpoint' `https://u:redacted@ehr.example.com/m`: the URL carries a user name or password"), "{report}");
     assert!(!report.contains("hunter2"), "{report}");
 }
+
+#[test]
+fn a_compressed_document_is_refused_by_name() {
+    let response = Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(vec![0x1f, 0x8b, 0x08, 0x00])
+        .unwrap();
+    let error = smart_discovery::parse(&base(), &response, TransportPolicy::STRICT).unwrap_err();
+    assert!(
+        all_text(&error).contains(
+            "the answer is compressed (Content-Encoding: gzip); compressed answers are not accepted"
+        ),
+        "{}",
+        all_text(&error)
+    );
+}

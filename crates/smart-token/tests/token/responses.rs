@@ -530,3 +530,30 @@ fn an_empty_scope_array_is_an_empty_grant_not_the_requested_one() {
     token.assume_scope(&requested);
     assert_eq!(token.scope(), Some(&requested));
 }
+
+#[test]
+fn a_compressed_answer_is_refused_by_name() {
+    let gzip = vec![0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03];
+    let response = http::Response::builder()
+        .status(200)
+        .header("content-encoding", "gzip")
+        .body(gzip.clone())
+        .unwrap();
+    let error = TokenResponse::parse(&response).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "token request failed — HTTP 200: the response is not a usable JSON object (the answer is compressed (Content-Encoding: gzip); compressed answers are not accepted: the server must answer uncompressed (the client sends no Accept-Encoding))"
+    );
+    let introspection = IntrospectionResponse::from_response(&response).unwrap_err();
+    assert!(
+        introspection.to_string().contains("Content-Encoding: gzip"),
+        "{introspection}"
+    );
+    // identity is no compression.
+    let response = http::Response::builder()
+        .status(200)
+        .header("content-encoding", "Identity")
+        .body(br#"{"access_token": "a", "token_type": "Bearer"}"#.to_vec())
+        .unwrap();
+    TokenResponse::parse(&response).unwrap();
+}
