@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         .flatten()
         {
             if let Err(message) = entry.secret_method() {
-                assert!(!message.chars().any(smart_core::is_unsafe_char), "{message:?}");
+                assert!(
+                    !message.chars().any(smart_core::is_unsafe_char),
+                    "{message:?}"
+                );
             }
         }
     }

@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
             .nth(1)
             .and_then(|rest| rest.split("</p>").next())
             .unwrap_or_default();
-        assert!(!reason_part.contains('<') && !reason_part.contains('>'), "{page}");
+        assert!(
+            !reason_part.contains('<') && !reason_part.contains('>'),
+            "{page}"
+        );
         if let Some(error) = error {
             assert!(!error.chars().any(smart_core::is_unsafe_char), "{error:?}");
         }

@@ -258,6 +258,16 @@ pub(crate) fn exchange(global: &Global, args: &ExchangeArgs) -> Result<(), Failu
     .ok_or_else(|| {
         Failure::usage("give the callback URL with --callback-env VAR or --callback-file FILE")
     })?;
+    // A server may echo the code or the verifier in an error: they are never printed.
+    crate::messages::remember_secret(pending.verifier().expose_secret());
+    let query = callback
+        .split_once('?')
+        .map_or(callback.as_str(), |(_, query)| query);
+    for (name, value) in smart_client::core::form::decode(query.as_bytes()) {
+        if name == "code" {
+            crate::messages::remember_secret(&value);
+        }
+    }
     // The pending authorization names the client it was made for.
     let stored = pending.client_id().as_str();
     if let Some(given) = &args.client.client_id
