@@ -3,7 +3,7 @@
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value};
 use smart_core::json::parse_object;
-use smart_core::{EndpointUrl, display_url};
+use smart_core::{EndpointUrl, Redactions, display_url};
 use smart_discovery::SmartConfiguration;
 use smart_token::{AccessToken, OAuthError, Operation, TokenError, bearer_header};
 
@@ -57,7 +57,7 @@ impl SmartFlows {
     fn registration(
         &self,
         endpoint: &EndpointUrl,
-        (body, bearer): (Vec<u8>, Option<http::HeaderValue>),
+        (body, bearer, redactions): (Vec<u8>, Option<http::HeaderValue>, Redactions),
     ) -> Result<Next<Registration>, ClientError> {
         self.inner
             .config
@@ -78,29 +78,39 @@ impl SmartFlows {
         }
         Ok(Next::fetch(
             Fetch::post(request, self.limit()),
-            |response| Ok(Next::Done(registration_response(&response)?)),
+            move |response| Ok(Next::Done(registration_response(&response, &redactions)?)),
         ))
     }
 }
 
-/// The JSON body and the Bearer header of a registration request.
+/// The JSON body, the Bearer header and the secrets of a registration request.
 fn registration_request_parts(
     metadata: &Map<String, Value>,
     initial_access_token: Option<&AccessToken>,
-) -> Result<(Vec<u8>, Option<http::HeaderValue>), ClientError> {
+) -> Result<(Vec<u8>, Option<http::HeaderValue>, Redactions), ClientError> {
     let body = serde_json::to_vec(metadata).unwrap_or_default();
     let bearer = initial_access_token.map(bearer_header).transpose()?;
-    Ok((body, bearer))
+    let mut redactions = Redactions::new();
+    if let Some(token) = initial_access_token {
+        redactions.secret(token.expose_secret());
+    }
+    Ok((body, bearer, redactions))
 }
 
 /// Reads a registration answer.
-fn registration_response(response: &http::Response<Vec<u8>>) -> Result<Registration, ClientError> {
+fn registration_response(
+    response: &http::Response<Vec<u8>>,
+    redactions: &Redactions,
+) -> Result<Registration, ClientError> {
     if !response.status().is_success() {
-        return Err(ClientError::Registration(OAuthError::from_response(
-            Operation::Registration,
-            response.status().as_u16(),
-            response.body(),
-        )));
+        return Err(ClientError::Registration(
+            OAuthError::from_response_redacting(
+                Operation::Registration,
+                response.status().as_u16(),
+                response.body(),
+                redactions,
+            ),
+        ));
     }
     let object = parse_object(response.body()).map_err(|reason| {
         ClientError::Token(TokenError::Body {

@@ -5,7 +5,8 @@ use smart_discovery::SmartConfiguration;
 use smart_token::scope::ScopeSet;
 use smart_token::{
     AccessToken, IntrospectionAuth, IntrospectionResponse, RefreshToken, TokenRef, TokenRequest,
-    TokenResponse, introspection_request, revocation_request, revocation_response,
+    TokenResponse, introspection_request, request_redactions, revocation_request,
+    revocation_response_redacting,
 };
 
 use super::SmartFlows;
@@ -156,8 +157,12 @@ impl SmartFlows {
             }
         };
         request.and_then(move |request| {
-            Ok(Next::fetch(Fetch::post(request, limit), |response| {
-                Ok(Next::Done(IntrospectionResponse::from_response(&response)?))
+            let redactions = request_redactions(&request);
+            Ok(Next::fetch(Fetch::post(request, limit), move |response| {
+                Ok(Next::Done(IntrospectionResponse::from_response_redacting(
+                    &response,
+                    &redactions,
+                )?))
             }))
         })
     }
@@ -182,8 +187,9 @@ impl SmartFlows {
         .and_then(move |endpoint| {
             flows.token_url()?.and_then(move |token_url| {
                 let request = revocation_request(&endpoint, &auth, &token_url, token.as_ref())?;
-                Ok(Next::fetch(Fetch::post(request, limit), |response| {
-                    revocation_response(&response)?;
+                let redactions = request_redactions(&request);
+                Ok(Next::fetch(Fetch::post(request, limit), move |response| {
+                    revocation_response_redacting(&response, &redactions)?;
                     Ok(Next::Done(()))
                 }))
             })
@@ -193,10 +199,13 @@ impl SmartFlows {
     /// POSTs a built token request and reads the answer with the client's clock.
     pub(crate) fn token_call(&self, request: http::Request<Vec<u8>>) -> Next<TokenResponse> {
         let clock = std::sync::Arc::clone(&self.inner.clock);
+        // The secrets this request carries, replaced in any server text that echoes them.
+        let redactions = request_redactions(&request);
         Next::fetch(Fetch::post(request, self.limit()), move |response| {
-            Ok(Next::Done(TokenResponse::from_response(
+            Ok(Next::Done(TokenResponse::from_response_redacting(
                 &response,
                 clock.as_ref(),
+                &redactions,
             )?))
         })
     }

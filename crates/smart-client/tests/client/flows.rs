@@ -1007,3 +1007,36 @@ fn fhir_reads_send_the_token_only_below_the_base() {
     client.fhir_get(&token, "Observation?patient=p-1").unwrap();
     absolute.assert();
 }
+
+#[test]
+fn secrets_the_server_echoes_back_are_redacted_from_the_error() {
+    let mut ehr = Ehr::new();
+    let discovery = ehr.serve_discovery(1);
+    let basic = basic_raw();
+    let echo = format!(
+        "bad refresh_token rt-echo-1 for secret {SECRET} (header {basic}) and {}",
+        SECRET.replace('+', "%2B").replace('/', "%2F")
+    );
+    let token = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .with_status(400)
+        .with_header("content-type", "application/json")
+        .with_body(json!({"error": "invalid_grant", "error_description": echo}).to_string())
+        .expect(1)
+        .create();
+    let client = ehr.client(
+        ehr.config().client_secret(ClientSecret::new(SECRET)),
+        ClientType::ConfidentialSymmetric,
+    );
+    let err = client
+        .refresh(&RefreshToken::new("rt-echo-1"), None)
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    for secret in ["rt-echo-1", SECRET, basic.trim_start_matches("Basic ")] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(text.contains("[redacted]"), "{text}");
+    token.assert();
+    discovery.assert();
+}
