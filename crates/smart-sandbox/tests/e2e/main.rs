@@ -14,9 +14,13 @@ use smart_client::token::{
 use smart_client::ureq;
 use smart_client::{
     AuthorizationRequest, AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientConfigBuilder,
-    ClientError, ClientType, HttpOptions, IntrospectWith, PendingAuthorization, SmartClient,
+    ClientError, ClientType, HttpOptions, IntrospectWith, PendingAuthorization,
 };
 use smart_sandbox::{LaunchContext, Sandbox, demo};
+
+mod shells;
+
+use shells::{Client, both_shells};
 
 fn builder(sandbox: &Sandbox, client_id: &str) -> ClientConfigBuilder {
     ClientConfig::builder(sandbox.base_url())
@@ -65,9 +69,9 @@ fn config_of(sandbox: &Sandbox, client_id: &str) -> (ClientConfigBuilder, Client
 }
 
 /// smart-client configured as the demo client `client_id` (one of [`APP_CLIENTS`]).
-fn client_of(sandbox: &Sandbox, client_id: &str) -> SmartClient {
+fn client_of(sandbox: &Sandbox, client_id: &str) -> Client {
     let (config, client_type) = config_of(sandbox, client_id);
-    SmartClient::new(config.build().unwrap(), client_type).unwrap()
+    Client::new(config.build().unwrap(), client_type).unwrap()
 }
 
 fn agent() -> ureq::Agent {
@@ -97,10 +101,7 @@ fn browse(request: &AuthorizationRequest) -> Result<String, u16> {
 }
 
 /// A whole launch: authorize, browse, callback, exchange, verify the `id_token`, read the patient.
-fn launch(
-    client: &SmartClient,
-    options: AuthorizeOptions,
-) -> (TokenResponse, PendingAuthorization) {
+fn launch(client: &Client, options: AuthorizeOptions) -> (TokenResponse, PendingAuthorization) {
     let request = client.authorize(options).unwrap();
     let callback = browse(&request).unwrap();
     let pending = request.into_pending();
@@ -127,6 +128,7 @@ fn oauth_error(error: &ClientError) -> Option<&ErrorCode> {
     }
 }
 
+both_shells! {
 #[test]
 fn standalone_launch_for_every_client_type_get_and_post() {
     let sandbox = Sandbox::start().unwrap();
@@ -209,7 +211,7 @@ fn backend_services_introspection_revocation_and_a_fhir_read() {
         .allow_insecure_localhost(true)
         .build()
         .unwrap();
-    let client = SmartClient::new(config, ClientType::ConfidentialAsymmetric).unwrap();
+    let client = Client::new(config, ClientType::ConfidentialAsymmetric).unwrap();
     let token = client.backend_services_token(None).unwrap();
     assert_eq!(token.scope().unwrap().to_string(), "system/*.rs");
     assert!(token.refresh_token().is_none());
@@ -264,7 +266,7 @@ fn backend_services_introspection_revocation_and_a_fhir_read() {
 #[test]
 fn registration_then_a_launch_with_the_new_client() {
     let sandbox = Sandbox::start().unwrap();
-    let registrar = SmartClient::new(
+    let registrar = Client::new(
         ClientConfig::builder(sandbox.base_url())
             .allow_insecure_localhost(true)
             .build()
@@ -288,7 +290,7 @@ fn registration_then_a_launch_with_the_new_client() {
         .client_secret(secret)
         .build()
         .unwrap();
-    let client = SmartClient::new(config, ClientType::ConfidentialSymmetric).unwrap();
+    let client = Client::new(config, ClientType::ConfidentialSymmetric).unwrap();
     let (token, _) = launch(&client, AuthorizeOptions::new());
     assert!(
         token.refresh_token().is_none(),
@@ -341,7 +343,7 @@ fn an_ephemeral_loopback_port_only_for_the_clients_registered_for_it() {
         );
         let (config, client_type) = config_of(&sandbox, client_id);
         let client =
-            SmartClient::new(config.redirect_uri(ephemeral).build().unwrap(), client_type).unwrap();
+            Client::new(config.redirect_uri(ephemeral).build().unwrap(), client_type).unwrap();
         let request = client.authorize(AuthorizeOptions::new()).unwrap();
         match browse(&request) {
             Ok(callback) if any_port => {
@@ -363,7 +365,7 @@ fn refusals_a_client_bug_would_trigger() {
     let sandbox = Sandbox::start().unwrap();
 
     // Wrong secret.
-    let wrong_secret = SmartClient::new(
+    let wrong_secret = Client::new(
         builder(&sandbox, demo::SYMMETRIC_CLIENT_ID)
             .client_secret(ClientSecret::new("wrong"))
             .build()
@@ -377,7 +379,7 @@ fn refusals_a_client_bug_would_trigger() {
     assert_eq!(oauth_error(&err), Some(&ErrorCode::InvalidClient), "{err}");
 
     // Wrong key (a key the server never saw, under the registered kid).
-    let impostor = SmartClient::new(
+    let impostor = Client::new(
         builder(&sandbox, demo::ASYMMETRIC_CLIENT_ID)
             .private_key(PrivateKey::generate_p384().unwrap())
             .kid(demo::asymmetric_kid())
@@ -422,7 +424,7 @@ fn refusals_a_client_bug_would_trigger() {
     assert_eq!(oauth_error(&err), Some(&ErrorCode::InvalidGrant), "{err}");
 
     // An unregistered redirect_uri: the server refuses and does not redirect anywhere.
-    let stranger = SmartClient::new(
+    let stranger = Client::new(
         builder(&sandbox, demo::PUBLIC_CLIENT_ID)
             .redirect_uri("https://evil.example/callback")
             .build()
@@ -473,4 +475,5 @@ fn a_reused_assertion_is_refused() {
     assert_eq!(replay.status().as_u16(), 401);
     let body = replay.body_mut().read_to_string().unwrap();
     assert!(body.contains("invalid_client"), "{body}");
+}
 }
