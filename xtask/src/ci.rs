@@ -129,10 +129,12 @@ fn feature_tests() -> Result<(), Error> {
 const DENY_WARNINGS: &str = "-D warnings";
 
 /// The umbrella's examples and the features each needs.
-const EXAMPLES: [(&str, &str); 3] = [
+const EXAMPLES: [(&str, &str); 5] = [
     ("ehr_launch_web_app", "client-confidential-symmetric"),
     ("standalone_launch", "client-public"),
     ("backend_services", "backend-services"),
+    ("async_standalone_launch", "client-public,reqwest"),
+    ("async_backend_services", "backend-services,reqwest"),
 ];
 
 /// `cargo test -p smart-on-fhir --doc --no-default-features` runs with each of these.

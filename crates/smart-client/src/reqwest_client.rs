@@ -24,6 +24,25 @@ impl ReqwestClient {
     /// [`TransportError`] of kind [`TransportErrorKind::Request`] when the proxy URL is
     /// invalid or the client cannot be built.
     pub fn new(options: &HttpOptions) -> Result<Self, TransportError> {
+        let client = Self::client_builder(options)?
+            .build()
+            .map_err(|error| TransportError::new(TransportErrorKind::Request, error))?;
+        Ok(Self::with_client(client, options.get_max_body_bytes()))
+    }
+
+    /// The `reqwest::ClientBuilder` [`ReqwestClient::new`] starts from, to adjust before
+    /// [`ReqwestClient::with_client`]: TLS (rustls with ring and Mozilla's roots, TLS 1.2 or
+    /// newer), no redirects, the timeouts of `options`, and no proxy unless configured.
+    ///
+    /// This crate's reqwest has no TLS provider of its own (so that it brings no second one):
+    /// a `reqwest::Client::builder()` without a preconfigured TLS backend cannot make a
+    /// client. Start from this builder instead.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError`] of kind [`TransportErrorKind::Request`] when the proxy URL is
+    /// invalid.
+    pub fn client_builder(options: &HttpOptions) -> Result<reqwest::ClientBuilder, TransportError> {
         let mut builder = reqwest::Client::builder()
             .tls_backend_preconfigured(tls_config()?)
             .redirect(reqwest::redirect::Policy::none())
@@ -37,15 +56,12 @@ impl ReqwestClient {
             })?;
             builder = builder.proxy(proxy);
         }
-        let client = builder
-            .build()
-            .map_err(|error| TransportError::new(TransportErrorKind::Request, error))?;
-        Ok(Self::with_client(client, options.get_max_body_bytes()))
+        Ok(builder)
     }
 
-    /// The caller's own reqwest client (its TLS, proxy and timeouts). Build it with
-    /// `redirect(Policy::none())`: the flows apply their own redirect policy, and a client
-    /// that follows redirects would bypass it.
+    /// The caller's own reqwest client (its TLS, proxy and timeouts), best made from
+    /// [`ReqwestClient::client_builder`]. Keep `redirect(Policy::none())`: the flows apply
+    /// their own redirect policy, and a client that follows redirects would bypass it.
     #[must_use]
     pub fn with_client(client: reqwest::Client, max_body_bytes: u64) -> Self {
         Self {
