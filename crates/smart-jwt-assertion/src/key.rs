@@ -47,7 +47,7 @@ pub struct PrivateKey {
 
 enum KeyInner {
     #[cfg(feature = "rs384")]
-    Rsa(rsa::RsaPrivateKey),
+    Rsa(rsa::PrivateKey),
     #[cfg(feature = "es384")]
     P384(p384::ecdsa::SigningKey),
 }
@@ -56,7 +56,7 @@ enum KeyInner {
 #[cfg(feature = "rs384")]
 const _: () = {
     const fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
-    zeroized_on_drop::<rsa::RsaPrivateKey>();
+    zeroized_on_drop::<rsa::PrivateKey>();
     zeroized_on_drop::<rsa::pkcs1v15::SigningKey<sha2::Sha256>>();
     zeroized_on_drop::<rsa::pkcs1v15::SigningKey<sha2::Sha384>>();
 };

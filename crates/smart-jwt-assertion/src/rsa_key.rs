@@ -5,7 +5,8 @@ use std::sync::Arc;
 use rsa::pkcs1v15;
 use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
 use rsa::traits::PublicKeyParts as _;
-use rsa::{BoxedUint, RsaPrivateKey, RsaPublicKey};
+// rsa 0.10 names them `PrivateKey` and `PublicKey`; ours are the RSA ones beside the EC ones.
+use rsa::{BoxedUint, PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384};
 use zeroize::Zeroizing;
@@ -32,7 +33,7 @@ fn malformed(
 }
 
 pub(crate) fn bits(key: &RsaPrivateKey) -> usize {
-    key.n().bits() as usize
+    key.n().bit_width() as usize
 }
 
 fn check_size(bits: usize) -> Result<(), Error> {
