@@ -1,29 +1,44 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "url")]
 mod client_id;
 mod clock;
+#[cfg(feature = "url")]
+#[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub mod form;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub mod json;
 mod random;
 mod redact;
 mod secret;
+#[cfg(feature = "url")]
 mod transport;
+#[cfg(feature = "url")]
 mod url_types;
 
+#[cfg(feature = "url")]
+#[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use client_id::{ClientId, ClientIdError};
 pub use clock::{Clock, FixedClock, SystemClock, unix_seconds};
 pub use random::{OsRandom, RandomError, RandomSource};
 pub use redact::{REDACTED, Redactions};
 pub use secret::{Secret, ct_eq};
+#[cfg(feature = "url")]
+#[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use transport::{
     MAX_SERVER_TEXT, TransportPolicy, UrlProblem, clean_server_text, display_text, display_url,
     escape_text, is_unsafe_char,
 };
+#[cfg(feature = "url")]
+#[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use url_types::{
     AuthorizeUrl, EndpointUrl, FhirBaseUrl, IssuerUrl, JwksUrl, RedirectUri, TokenUrl, UrlError,
     append_path,
 };
 
 /// The `url` crate, re-exported so that callers name the same version as the URL newtypes.
+#[cfg(feature = "url")]
+#[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use url;

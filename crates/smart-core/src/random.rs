@@ -51,7 +51,9 @@ impl RandomSource for OsRandom {
 }
 
 /// The random number generator failed; nothing secret was produced.
-#[derive(Debug, Clone, thiserror::Error)]
+// `Display` and `Error` by hand: without the `url` feature this crate has no thiserror (so
+// smart-pkce alone builds no proc macro).
+#[derive(Debug, Clone)]
 pub struct RandomError {
     code: Option<i32>,
 }
@@ -77,6 +79,8 @@ impl fmt::Display for RandomError {
         }
     }
 }
+
+impl std::error::Error for RandomError {}
 
 #[cfg(test)]
 mod tests {

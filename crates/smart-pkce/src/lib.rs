@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use smart_core::{OsRandom, RandomError, RandomSource, Secret, ct_eq};
@@ -18,46 +20,82 @@ pub const STATE_LEN: usize = 32;
 pub const MAX_STATE_LEN: usize = 512;
 
 /// What can go wrong making or checking a verifier or state. Messages never contain the value.
-#[derive(Debug, Clone, thiserror::Error)]
+// `Display` and `Error` are written by hand (below), not derived with thiserror, so that this
+// crate builds no proc macro.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// A code verifier (given or requested) is outside RFC 7636's 43..=128 characters.
-    #[error("code verifier must be 43 to 128 characters long (RFC 7636 section 4.1), got {len}")]
     VerifierLength {
         /// The length, in bytes, that was given or asked for.
         len: usize,
     },
     /// A code verifier contains a character outside `[A-Za-z0-9-._~]`.
-    #[error(
-        "code verifier contains a character outside the unreserved set [A-Za-z0-9-._~] at byte {position} (RFC 7636 section 4.1)"
-    )]
     VerifierCharacter {
         /// Byte offset of the first offending character.
         position: usize,
     },
     /// A code challenge is not 43 base64url characters (the S256 form).
-    #[error("code challenge must be 43 base64url characters (S256), got {len} bytes")]
     ChallengeFormat {
         /// Length of the value, in bytes.
         len: usize,
     },
     /// A state is too short to be unguessable or too long to be reasonable.
-    #[error("state must be {STATE_LEN} to {MAX_STATE_LEN} characters long, got {len}")]
     StateLength {
         /// Length of the value, in bytes.
         len: usize,
     },
     /// A state contains a character outside `[A-Za-z0-9-._~]`.
-    #[error(
-        "state contains a character outside the unreserved set [A-Za-z0-9-._~] at byte {position}"
-    )]
     StateCharacter {
         /// Byte offset of the first offending character.
         position: usize,
     },
     /// The random number generator failed.
-    #[error(transparent)]
-    Random(#[from] RandomError),
+    Random(RandomError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::VerifierLength { len } => write!(
+                f,
+                "code verifier must be 43 to 128 characters long (RFC 7636 section 4.1), got {len}"
+            ),
+            Self::VerifierCharacter { position } => write!(
+                f,
+                "code verifier contains a character outside the unreserved set [A-Za-z0-9-._~] at byte {position} (RFC 7636 section 4.1)"
+            ),
+            Self::ChallengeFormat { len } => write!(
+                f,
+                "code challenge must be 43 base64url characters (S256), got {len} bytes"
+            ),
+            Self::StateLength { len } => write!(
+                f,
+                "state must be {STATE_LEN} to {MAX_STATE_LEN} characters long, got {len}"
+            ),
+            Self::StateCharacter { position } => write!(
+                f,
+                "state contains a character outside the unreserved set [A-Za-z0-9-._~] at byte {position}"
+            ),
+            // Transparent, as thiserror's `#[error(transparent)]` would be.
+            Self::Random(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Random(error) => error.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<RandomError> for Error {
+    fn from(error: RandomError) -> Self {
+        Self::Random(error)
+    }
 }
 
 /// The first byte of `value` outside RFC 3986's unreserved set, if any.
@@ -171,12 +209,16 @@ impl fmt::Debug for PkceVerifier {
     }
 }
 
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for PkceVerifier {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.expose_secret())
     }
 }
 
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for PkceVerifier {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Self::parse(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
@@ -376,12 +418,16 @@ impl fmt::Debug for State {
     }
 }
 
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl Serialize for State {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.expose_secret())
     }
 }
 
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 impl<'de> Deserialize<'de> for State {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Self::parse(String::deserialize(deserializer)?).map_err(serde::de::Error::custom)

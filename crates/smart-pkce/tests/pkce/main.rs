@@ -222,6 +222,7 @@ fn secrets_are_redacted_in_debug() {
     );
 }
 
+#[cfg(feature = "serde")]
 #[test]
 fn serde_round_trip_revalidates() {
     let verifier = PkceVerifier::parse(RFC_VERIFIER).unwrap();
