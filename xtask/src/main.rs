@@ -9,9 +9,11 @@ mod bench;
 mod ci;
 mod conformance;
 mod fuzz;
+mod quickstart;
 mod release;
 mod tidy;
 mod util;
+mod weight;
 mod workflow;
 
 use std::process::ExitCode;

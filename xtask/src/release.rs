@@ -1,6 +1,7 @@
-//! `cargo xtask release [--dry-run]`: the checks before a release, and `cargo publish
-//! --dry-run` of every publishable crate in dependency order. Without `--dry-run` it stops
-//! before anything irreversible and prints what it would do.
+//! `cargo xtask release [--dry-run]`: the checks before a release, `cargo publish --dry-run`
+//! of every publishable crate in dependency order, and every README quickstart compiled as
+//! printed against the packaged crates (`quickstart.rs`). Without `--dry-run` it stops before
+//! anything irreversible and prints what it would do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -84,6 +85,13 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
             command.args(["--package", name]);
         }
         run("cargo publish --dry-run", &mut command)?;
+        // Then as a new user: each README quickstart, exactly as printed, in a fresh crate
+        // outside the workspace, against the crates just packaged.
+        crate::quickstart::compile(
+            &packages,
+            &target.join("package"),
+            &target.join("quickstarts"),
+        )?;
         println!("\nrelease --dry-run: every check passed; nothing was published");
     } else {
         println!("\nrelease: every check passed. The irreversible steps, in order, would be:");

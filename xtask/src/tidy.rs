@@ -196,6 +196,8 @@ pub(crate) fn check(packages: &[Package]) -> Vec<String> {
     problems.extend(internal_versions(packages));
     problems.extend(umbrella_features(packages));
     problems.extend(errors_documented(&crate::util::workspace_root()));
+    problems.extend(crate::weight::check(&crate::util::workspace_root()));
+    problems.extend(crate::quickstart::check(packages));
     problems
 }
 
@@ -258,8 +260,64 @@ fn undocumented_errors(sources: &[(String, String)], guide: &str) -> Vec<String>
     problems
 }
 
-/// The format string of every `#[error("...")]` (not `transparent`), with its line number.
+/// The format string of every `#[error("...")]` (not `transparent`), and of every `write!(f,
+/// "...")` / `f.write_str("...")` in a hand-written `Display` of a type named `*Error`, with its
+/// line number.
 fn error_formats(text: &str) -> Vec<(usize, String)> {
+    let mut found = attribute_formats(text);
+    found.extend(display_formats(text));
+    found.sort();
+    found
+}
+
+/// The strings written by hand-written `impl fmt::Display for *Error` blocks (a crate that
+/// avoids thiserror to stay light writes its messages there).
+fn display_formats(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (start, _) in text.match_indices("impl ") {
+        let rest = &text[start + "impl ".len()..];
+        let Some(after) = [
+            "fmt::Display for ",
+            "core::fmt::Display for ",
+            "std::fmt::Display for ",
+        ]
+        .iter()
+        .find_map(|prefix| rest.strip_prefix(prefix)) else {
+            continue;
+        };
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.ends_with("Error") {
+            continue;
+        }
+        // The block ends at the first `}` in the first column.
+        let end = rest
+            .find("\n}")
+            .map_or(text.len(), |at| start + "impl ".len() + at);
+        let block = &text[start..end];
+        for marker in ["write!(", ".write_str("] {
+            for (at, _) in block.match_indices(marker) {
+                let mut call = block[at + marker.len()..].trim_start();
+                if marker == "write!(" {
+                    let Some((_, after_writer)) = call.split_once(',') else {
+                        continue;
+                    };
+                    call = after_writer.trim_start();
+                }
+                if let Some(literal) = string_literal(call) {
+                    let line = text[..start + at].matches('\n').count() + 1;
+                    found.push((line, literal));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The format string of every `#[error("...")]` (not `transparent`), with its line number.
+fn attribute_formats(text: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     let mut rest = text;
     let mut offset = 0;
@@ -632,6 +690,37 @@ mod tests {
         );
         assert_eq!(quotable_text("{0}"), None);
         assert_eq!(quotable_text("{}: {description}"), None);
+    }
+
+    #[test]
+    fn hand_written_error_messages_are_read() {
+        let source = r#"
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Length { len } => write!(
+                f,
+                "code verifier must be 43 to 128 characters long, got {len}"
+            ),
+            Self::Other => f.write_str("the random number generator failed"),
+        }
+    }
+}
+
+impl fmt::Display for Challenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not an error message")
+    }
+}
+"#;
+        let formats: Vec<String> = error_formats(source).into_iter().map(|(_, f)| f).collect();
+        assert_eq!(
+            formats,
+            [
+                "code verifier must be 43 to 128 characters long, got {len}",
+                "the random number generator failed"
+            ]
+        );
     }
 
     #[test]
