@@ -164,9 +164,9 @@ pub(crate) fn check(packages: &[Package]) -> Vec<String> {
 }
 
 /// Compiles every quickstart in its own crate under `work`, against the packaged crates found
-/// as `.crate` files in `packaged` (what `cargo package` wrote), with only the dependencies
+/// as `.crate` files under `package_dir` (what `cargo package` wrote), with only the dependencies
 /// the README prints plus a `[patch.crates-io]` that points our crates at those packages.
-pub(crate) fn compile(packages: &[Package], packaged: &Path, work: &Path) -> Result<(), Error> {
+pub(crate) fn compile(packages: &[Package], package_dir: &Path, work: &Path) -> Result<(), Error> {
     let (quickstarts, problems) = all(packages);
     if !problems.is_empty() {
         return Err(Error::Failed(format!(
@@ -178,17 +178,27 @@ pub(crate) fn compile(packages: &[Package], packaged: &Path, work: &Path) -> Res
     std::fs::create_dir_all(&unpacked)
         .map_err(|error| Error::Failed(format!("cannot create {}: {error}", unpacked.display())))?;
     let mut patch = String::from("\n[patch.crates-io]\n");
-    let crates = std::fs::read_dir(packaged).map_err(|error| {
-        Error::Failed(format!(
-            "cannot read the packaged crates in {}: {error}",
-            packaged.display()
-        ))
-    })?;
-    let mut files: Vec<PathBuf> = crates
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "crate"))
-        .collect();
+    // `cargo package` of one crate writes `package/NAME-VERSION.crate`; `cargo publish
+    // --dry-run` of several keeps them in its local overlay registry (`package/tmp-registry`,
+    // with copies in `package/tmp-crate`). The first copy of each file found is used.
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in [
+        package_dir.to_path_buf(),
+        package_dir.join("tmp-registry"),
+        package_dir.join("tmp-crate"),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+            let seen = files
+                .iter()
+                .any(|known| known.file_name() == path.file_name());
+            if path.extension().is_some_and(|ext| ext == "crate") && !seen {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     for file in &files {
         let stem = file
@@ -213,16 +223,15 @@ pub(crate) fn compile(packages: &[Package], packaged: &Path, work: &Path) -> Res
                 .arg(&unpacked),
         )?;
         let dir = unpacked.join(&stem);
-        patch.push_str(&format!(
-            "{} = {{ path = {} }}\n",
-            package.name,
-            toml_string(&dir.display().to_string())
-        ));
+        patch.push_str(&package.name);
+        patch.push_str(" = { path = ");
+        patch.push_str(&toml_string(&dir.display().to_string()));
+        patch.push_str(" }\n");
     }
     if files.is_empty() {
         return Err(Error::Failed(format!(
             "no packaged crates (*.crate) in {}; run `cargo package` first",
-            packaged.display()
+            package_dir.display()
         )));
     }
     let target = work.join("target");
