@@ -103,6 +103,24 @@ fn feature_tests() -> Result<(), Error> {
                 .args(features),
         )?;
     }
+    // The light builds (docs/weight.md) that unification hides in the workspace runs:
+    // smart-core without its features, smart-pkce without serde.
+    for (package, features) in LIGHT {
+        run(
+            "clippy",
+            cargo()
+                .args(["clippy", "--package", package, "--all-targets", "--locked"])
+                .args(features)
+                .args(["--", "-D", "warnings"]),
+        )?;
+        run(
+            "test",
+            cargo()
+                .env("RUSTFLAGS", DENY_WARNINGS)
+                .args(["test", "--package", package, "--lib", "--tests", "--locked"])
+                .args(features),
+        )?;
+    }
     // smart-jwt-assertion's `cfg(not(feature))` paths: feature unification turns both
     // algorithms on in the workspace run above, so test each build on its own.
     for features in JWT_FEATURES {
@@ -142,6 +160,12 @@ pub(crate) const UMBRELLA_DOC_FEATURES: [&[&str]; 3] = [
     &[],
     &["--features", "client-public"],
     &["--features", "backend-services,ureq"],
+];
+
+/// Crates whose light feature sets are linted and tested on their own.
+const LIGHT: [(&str, &[&str]); 2] = [
+    ("smart-core", &["--no-default-features"]),
+    ("smart-pkce", &["--no-default-features"]),
 ];
 
 /// `cargo test -p smart-jwt-assertion --no-default-features` runs with each of these.
