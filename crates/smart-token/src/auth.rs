@@ -72,6 +72,38 @@ enum Method {
     },
     #[cfg(feature = "private-key-jwt")]
     PrivateKeyJwt(Assertions),
+    #[cfg(feature = "private-key-jwt")]
+    External(Arc<dyn AssertionSource>),
+}
+
+/// Makes the `client_assertion` of a `private_key_jwt` client when
+/// [`smart_jwt_assertion::AssertionSigner`]'s SMART header (`typ`, `kid`, `jku`) is not the
+/// one wanted: UDAP assertions carry an `x5c` certificate chain instead, and extra claims.
+///
+/// Called once for every token-endpoint request, refresh, introspection and revocation
+/// included; each call must return a fresh assertion (new `jti`, `exp` at most 300 s ahead).
+#[cfg(feature = "private-key-jwt")]
+pub trait AssertionSource: Send + Sync {
+    /// A fresh assertion for `client_id` at `audience` (the token endpoint).
+    ///
+    /// # Errors
+    ///
+    /// Any signing error; the request is not built.
+    fn assertion(
+        &self,
+        client_id: &ClientId,
+        audience: &TokenUrl,
+    ) -> Result<smart_jwt_assertion::ClientAssertion, smart_jwt_assertion::Error>;
+
+    /// Form fields sent beside the assertion (UDAP sends `udap=1`). None by default.
+    fn extra_form_fields(&self) -> &[(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// A short description for `Debug` output (never key material).
+    fn describe(&self) -> &'static str {
+        "external assertion source"
+    }
 }
 
 /// What a `private_key_jwt` client needs to make a fresh assertion for every request.
@@ -165,6 +197,17 @@ impl ClientAuth {
         }
     }
 
+    /// `private_key_jwt` with assertions made by `source` (for example a UDAP assertion that
+    /// carries an `x5c` chain): every request calls it for a fresh assertion.
+    #[cfg(feature = "private-key-jwt")]
+    #[must_use]
+    pub fn private_key_jwt_from(client_id: ClientId, source: Arc<dyn AssertionSource>) -> Self {
+        Self {
+            client_id,
+            method: Method::External(source),
+        }
+    }
+
     /// For `client_secret_basic`: form-urlencode the id and secret before base64, as RFC 6749
     /// §2.3.1 says. Some strict servers need it; many SMART servers and test kits reject it
     /// when the secret has characters such as `+`, `/` or `=`. No effect on other methods.
@@ -212,7 +255,7 @@ impl ClientAuth {
             Method::SecretBasic { .. } => AuthMethod::ClientSecretBasic,
             Method::SecretPost { .. } => AuthMethod::ClientSecretPost,
             #[cfg(feature = "private-key-jwt")]
-            Method::PrivateKeyJwt(_) => AuthMethod::PrivateKeyJwt,
+            Method::PrivateKeyJwt(_) | Method::External(_) => AuthMethod::PrivateKeyJwt,
         }
     }
 
@@ -298,6 +341,17 @@ impl ClientAuth {
                 form.push(("client_assertion_type".into(), CLIENT_ASSERTION_TYPE.into()));
                 form.push(("client_assertion".into(), assertion.expose_secret().into()));
             }
+            #[cfg(feature = "private-key-jwt")]
+            Method::External(source) => {
+                let assertion = source
+                    .assertion(&self.client_id, audience)
+                    .map_err(TokenError::Assertion)?;
+                form.push(("client_assertion_type".into(), CLIENT_ASSERTION_TYPE.into()));
+                form.push(("client_assertion".into(), assertion.expose_secret().into()));
+                for (name, value) in source.extra_form_fields() {
+                    form.push(((*name).into(), (*value).into()));
+                }
+            }
         }
         Ok(())
     }
@@ -326,7 +380,84 @@ impl fmt::Debug for ClientAuth {
                 .field("method", &"private_key_jwt")
                 .field("kid", &signer.kid())
                 .field("alg", &signer.algorithm()),
+            #[cfg(feature = "private-key-jwt")]
+            Method::External(source) => debug
+                .field("method", &"private_key_jwt")
+                .field("source", &source.describe()),
         };
         debug.finish()
+    }
+}
+
+#[cfg(all(test, feature = "private-key-jwt"))]
+mod tests {
+    use super::*;
+    use crate::TokenRequest;
+
+    struct Fixed;
+
+    impl AssertionSource for Fixed {
+        fn assertion(
+            &self,
+            client_id: &ClientId,
+            audience: &TokenUrl,
+        ) -> Result<smart_jwt_assertion::ClientAssertion, smart_jwt_assertion::Error> {
+            Ok(smart_jwt_assertion::ClientAssertion::new(format!(
+                "{}|{}",
+                client_id.as_str(),
+                audience.as_str()
+            )))
+        }
+
+        fn extra_form_fields(&self) -> &[(&'static str, &'static str)] {
+            &[("udap", "1")]
+        }
+    }
+
+    struct Failing;
+
+    impl AssertionSource for Failing {
+        fn assertion(
+            &self,
+            _: &ClientId,
+            _: &TokenUrl,
+        ) -> Result<smart_jwt_assertion::ClientAssertion, smart_jwt_assertion::Error> {
+            Err(smart_jwt_assertion::SignError::new("the HSM is offline").into())
+        }
+    }
+
+    #[test]
+    fn external_assertions_go_into_the_form() {
+        let auth =
+            ClientAuth::private_key_jwt_from(ClientId::parse("c1").unwrap(), Arc::new(Fixed));
+        assert_eq!(auth.method(), AuthMethod::PrivateKeyJwt);
+        assert!(format!("{auth:?}").contains("external assertion source"));
+        let token_url = TokenUrl::parse("https://ehr.example/token").unwrap();
+        let request = TokenRequest::client_credentials(None)
+            .unwrap()
+            .build(&token_url, &auth)
+            .unwrap();
+        let body = String::from_utf8(request.body().clone()).unwrap();
+        let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        assert!(fields.contains(&(
+            "client_assertion".into(),
+            "c1|https://ehr.example/token".into()
+        )));
+        assert!(fields.contains(&("client_assertion_type".into(), CLIENT_ASSERTION_TYPE.into())));
+        assert!(fields.contains(&("udap".into(), "1".into())));
+        assert!(!fields.iter().any(|(name, _)| name == "client_id"));
+    }
+
+    #[test]
+    fn a_failing_source_fails_the_request() {
+        let auth =
+            ClientAuth::private_key_jwt_from(ClientId::parse("c1").unwrap(), Arc::new(Failing));
+        let token_url = TokenUrl::parse("https://ehr.example/token").unwrap();
+        let result = TokenRequest::client_credentials(None)
+            .unwrap()
+            .build(&token_url, &auth);
+        assert!(matches!(result, Err(TokenError::Assertion(_))));
     }
 }

@@ -9,6 +9,8 @@ mod response;
 pub mod scope;
 mod secrets;
 
+#[cfg(feature = "private-key-jwt")]
+pub use auth::AssertionSource;
 pub use auth::{AuthMethod, ClientAuth};
 pub use error::{ErrorCode, MAX_BODY_EXCERPT, OAuthError, Operation, TokenError};
 pub use introspection::{
