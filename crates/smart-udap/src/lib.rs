@@ -4,11 +4,15 @@
 mod cache;
 mod certificate;
 mod chain;
+mod client_auth;
 mod community;
 mod conformance;
+mod credentials;
 mod discovery;
 mod error;
 mod metadata;
+mod registration;
+mod registration_metadata;
 mod signed_metadata;
 
 pub use cache::{MAX_ENTRIES, MetadataCache};
@@ -25,3 +29,10 @@ pub use signed_metadata::{
     ENDPOINT_CLAIMS, MAX_SIGNED_METADATA_LIFETIME, SignedEndpoints, SignedMetadataProblem,
     verify_signed_metadata,
 };
+pub use client_auth::{ASSERTION_LIFETIME, B2bExtension, UdapClientAssertion};
+pub use credentials::{JTI_BYTES, UdapCredentials};
+pub use registration::{
+    RegisteredClient, SOFTWARE_STATEMENT_LIFETIME, SoftwareStatement, UdapRegistration,
+    read_cancellation, read_registration, software_statement,
+};
+pub use registration_metadata::{GRANT_TYPES, Operation, RESERVED_FIELDS, RegistrationMetadata};
