@@ -14,6 +14,9 @@ mod metadata;
 mod registration;
 mod registration_metadata;
 mod signed_metadata;
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util;
 
 pub use cache::{MAX_ENTRIES, MetadataCache};
 pub use certificate::{Crl, MAX_DER_LEN, X509Certificate};
