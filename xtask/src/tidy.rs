@@ -18,6 +18,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "smart-token",
         &["smart-core", "smart-pkce", "smart-jwt-assertion"],
     ),
+    (
+        "smart-udap",
+        &["smart-core", "smart-jwt-assertion", "smart-token"],
+    ),
     ("smart-client", LOWER),
     ("smart-on-fhir", WITH_CLIENT),
     ("smart-sandbox", WITH_CLIENT),

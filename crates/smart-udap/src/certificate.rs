@@ -1,4 +1,4 @@
-//! X.509 certificates and CRLs (RFC 5280), decoded with RustCrypto `x509-cert`, and the
+//! X.509 certificates and CRLs (RFC 5280), decoded with `RustCrypto` `x509-cert`, and the
 //! signature checks the chain and the JWS verification need.
 
 use core::fmt;
@@ -78,7 +78,10 @@ impl X509Certificate {
         })?;
         let der = cert
             .to_der()
-            .map_err(|source| UdapError::MalformedCertificate { what: "PEM", source })?;
+            .map_err(|source| UdapError::MalformedCertificate {
+                what: "PEM",
+                source,
+            })?;
         Self::decode(&der, "PEM")
     }
 
@@ -107,10 +110,12 @@ impl X509Certificate {
         certs
             .iter()
             .map(|cert| {
-                let der = cert.to_der().map_err(|source| UdapError::MalformedCertificate {
-                    what: "certificate_chain",
-                    source,
-                })?;
+                let der = cert
+                    .to_der()
+                    .map_err(|source| UdapError::MalformedCertificate {
+                        what: "certificate_chain",
+                        source,
+                    })?;
                 Self::decode(&der, "certificate_chain")
             })
             .collect()
@@ -152,21 +157,32 @@ impl X509Certificate {
     /// `notBefore`.
     #[must_use]
     pub fn not_before(&self) -> SystemTime {
-        self.cert.tbs_certificate().validity().not_before.to_system_time()
+        self.cert
+            .tbs_certificate()
+            .validity()
+            .not_before
+            .to_system_time()
     }
 
     /// `notAfter`.
     #[must_use]
     pub fn not_after(&self) -> SystemTime {
-        self.cert.tbs_certificate().validity().not_after.to_system_time()
+        self.cert
+            .tbs_certificate()
+            .validity()
+            .not_after
+            .to_system_time()
     }
 
-    /// The URI entries (GeneralName tag 6) of the subject alternative name extension, exactly
+    /// The URI entries (`GeneralName` tag 6) of the subject alternative name extension, exactly
     /// as encoded (commas inside a URI are part of it). Empty when there is none or it does
     /// not decode.
     #[must_use]
     pub fn uri_sans(&self) -> Vec<String> {
-        let Ok(Some((_, san))) = self.cert.tbs_certificate().get_extension::<SubjectAltName>()
+        let Ok(Some((_, san))) = self
+            .cert
+            .tbs_certificate()
+            .get_extension::<SubjectAltName>()
         else {
             return Vec::new();
         };
@@ -183,7 +199,9 @@ impl X509Certificate {
     /// made with the certificate's key.
     pub(crate) fn public_jwk(&self) -> Result<Jwk, &'static str> {
         let spki = self.cert.tbs_certificate().subject_public_key_info();
-        let der = spki.to_der().map_err(|_| "its public key does not encode")?;
+        let der = spki
+            .to_der()
+            .map_err(|_| "its public key does not encode")?;
         let mut object = Map::new();
         match spki.algorithm.oid {
             oid::RSA_ENCRYPTION => {
@@ -216,7 +234,12 @@ impl X509Certificate {
 
     /// Whether `signature` over `message` (with `algorithm`) verifies under this
     /// certificate's public key.
-    pub(crate) fn verifies(&self, algorithm: ObjectIdentifier, message: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verifies(
+        &self,
+        algorithm: ObjectIdentifier,
+        message: &[u8],
+        signature: &[u8],
+    ) -> bool {
         let spki = self.cert.tbs_certificate().subject_public_key_info();
         let Ok(der) = spki.to_der() else {
             return false;
@@ -270,7 +293,8 @@ impl Crl {
                 source: x509_cert::der::ErrorKind::Overlength.into(),
             });
         }
-        let crl = CertificateList::from_der(der).map_err(|source| UdapError::MalformedCrl { source })?;
+        let crl =
+            CertificateList::from_der(der).map_err(|source| UdapError::MalformedCrl { source })?;
         Ok(Self {
             der: der.to_vec(),
             crl,
@@ -283,8 +307,11 @@ impl Crl {
     ///
     /// [`UdapError::MalformedCrl`].
     pub fn from_pem(pem: &str) -> Result<Self, UdapError> {
-        let (label, der) = x509_cert::der::pem::decode_vec(pem.as_bytes())
-            .map_err(|source| UdapError::MalformedCrl { source: source.into() })?;
+        let (label, der) = x509_cert::der::pem::decode_vec(pem.as_bytes()).map_err(|source| {
+            UdapError::MalformedCrl {
+                source: source.into(),
+            }
+        })?;
         if label != "X509 CRL" {
             return Err(UdapError::MalformedCrl {
                 source: x509_cert::der::ErrorKind::Failed.into(),
@@ -324,7 +351,10 @@ impl fmt::Debug for Crl {
             .field("issuer", &crl.tbs_cert_list.issuer.to_string())
             .field(
                 "revoked",
-                &crl.tbs_cert_list.revoked_certificates.as_ref().map_or(0, Vec::len),
+                &crl.tbs_cert_list
+                    .revoked_certificates
+                    .as_ref()
+                    .map_or(0, Vec::len),
             )
             .finish()
     }
@@ -361,7 +391,7 @@ fn tlv_len(bytes: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// Verifies an X.509 signature (RSA PKCS#1 v1.5 with SHA-256/384/512, ECDSA P-384 with
-/// SHA-384, DER-encoded) under a DER SubjectPublicKeyInfo.
+/// SHA-384, DER-encoded) under a DER `SubjectPublicKeyInfo`.
 pub(crate) fn verify_signature(
     spki_der: &[u8],
     algorithm: ObjectIdentifier,
@@ -413,7 +443,10 @@ mod tests {
         assert_eq!(tlv_len(&[0x30, 0x82, 0x01, 0x00]), Some((4, 256)));
         assert_eq!(tlv_len(&[0x30, 0x80]), None);
         assert_eq!(tlv_len(&[0x30]), None);
-        assert_eq!(first_inner_tlv(&[0x30, 0x04, 0x30, 0x02, 0x01, 0x00]), Some(&[0x30, 0x02, 0x01, 0x00][..]));
+        assert_eq!(
+            first_inner_tlv(&[0x30, 0x04, 0x30, 0x02, 0x01, 0x00]),
+            Some(&[0x30, 0x02, 0x01, 0x00][..])
+        );
         assert_eq!(first_inner_tlv(&[0x30, 0x04, 0x30, 0x09]), None);
     }
 
@@ -421,7 +454,12 @@ mod tests {
     fn garbage_does_not_decode() {
         assert!(X509Certificate::from_der(b"not a certificate").is_err());
         assert!(X509Certificate::from_x5c("!!!", "x5c leaf").is_err());
-        assert!(X509Certificate::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
+        assert!(
+            X509Certificate::from_pem(
+                "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+            )
+            .is_err()
+        );
         assert!(X509Certificate::chain_from_pem("").is_err());
         assert!(Crl::from_der(&[0x30, 0x00]).is_err());
     }

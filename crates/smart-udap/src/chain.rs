@@ -20,14 +20,14 @@ pub const MAX_PATH_LEN: usize = 8;
 /// The extensions this validator understands; any other extension marked critical makes a
 /// certificate unusable (RFC 5280 §4.2).
 const KNOWN_EXTENSIONS: [&str; 9] = [
-    "2.5.29.19", // basicConstraints
-    "2.5.29.15", // keyUsage
-    "2.5.29.17", // subjectAltName
-    "2.5.29.37", // extKeyUsage
-    "2.5.29.14", // subjectKeyIdentifier
-    "2.5.29.35", // authorityKeyIdentifier
-    "2.5.29.31", // cRLDistributionPoints
-    "2.5.29.32", // certificatePolicies
+    "2.5.29.19",         // basicConstraints
+    "2.5.29.15",         // keyUsage
+    "2.5.29.17",         // subjectAltName
+    "2.5.29.37",         // extKeyUsage
+    "2.5.29.14",         // subjectKeyIdentifier
+    "2.5.29.35",         // authorityKeyIdentifier
+    "2.5.29.31",         // cRLDistributionPoints
+    "2.5.29.32",         // certificatePolicies
     "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
 ];
 
@@ -93,13 +93,17 @@ pub enum ChainError {
         state: &'static str,
     },
     /// No issuer could be found among the intermediates and anchors.
-    #[error("certificate chain validation failed: unable to get issuer certificate for `{subject}`")]
+    #[error(
+        "certificate chain validation failed: unable to get issuer certificate for `{subject}`"
+    )]
     NoIssuer {
         /// The subject of the certificate whose issuer is missing.
         subject: String,
     },
     /// The path is longer than [`MAX_PATH_LEN`].
-    #[error("certificate chain validation failed: the path is longer than {MAX_PATH_LEN} certificates")]
+    #[error(
+        "certificate chain validation failed: the path is longer than {MAX_PATH_LEN} certificates"
+    )]
     TooLong,
     /// An issuing certificate is not a CA (basic constraints), or a path length is exceeded.
     #[error("certificate chain validation failed: `{subject}` {reason}")]
@@ -110,7 +114,9 @@ pub enum ChainError {
         reason: &'static str,
     },
     /// A key usage forbids the use.
-    #[error("certificate chain validation failed: the key usage of `{subject}` does not allow {usage}")]
+    #[error(
+        "certificate chain validation failed: the key usage of `{subject}` does not allow {usage}"
+    )]
     KeyUsage {
         /// The subject.
         subject: String,
@@ -118,7 +124,9 @@ pub enum ChainError {
         usage: &'static str,
     },
     /// A certificate carries a critical extension this validator does not process.
-    #[error("certificate chain validation failed: `{subject}` has an unsupported critical extension {oid}")]
+    #[error(
+        "certificate chain validation failed: `{subject}` has an unsupported critical extension {oid}"
+    )]
     UnsupportedCriticalExtension {
         /// The subject.
         subject: String,
@@ -126,7 +134,9 @@ pub enum ChainError {
         oid: ObjectIdentifier,
     },
     /// An extension does not decode.
-    #[error("certificate chain validation failed: `{subject}` has a malformed {extension} extension")]
+    #[error(
+        "certificate chain validation failed: `{subject}` has a malformed {extension} extension"
+    )]
     MalformedExtension {
         /// The subject.
         subject: String,
@@ -265,7 +275,10 @@ impl TrustPolicy {
         let mut crls: Vec<&[u8]> = self.crls.iter().map(Crl::der).collect();
         crls.sort_unstable();
         let mut hash = Sha256::new();
-        hash.update([u8::from(self.verify_chain), u8::from(self.transport.allows_insecure_localhost())]);
+        hash.update([
+            u8::from(self.verify_chain),
+            u8::from(self.transport.allows_insecure_localhost()),
+        ]);
         for (label, items) in [(b'a', anchors), (b'c', crls)] {
             for item in items {
                 hash.update([label]);
@@ -385,7 +398,10 @@ impl fmt::Debug for TrustPolicy {
         f.debug_struct("TrustPolicy")
             .field(
                 "anchors",
-                &anchors.iter().map(X509Certificate::subject).collect::<Vec<_>>(),
+                &anchors
+                    .iter()
+                    .map(X509Certificate::subject)
+                    .collect::<Vec<_>>(),
             )
             .field("crls", &crls.len())
             .field("revocation_checker", &checker.is_some())
@@ -436,8 +452,7 @@ fn check_validity(cert: &X509Certificate, now: SystemTime) -> Result<(), ChainEr
 fn check_critical(cert: &X509Certificate) -> Result<(), ChainError> {
     let extensions = cert.certificate().tbs_certificate().extensions();
     for extension in extensions.into_iter().flatten() {
-        if extension.critical
-            && !KNOWN_EXTENSIONS.contains(&extension.extn_id.to_string().as_str())
+        if extension.critical && !KNOWN_EXTENSIONS.contains(&extension.extn_id.to_string().as_str())
         {
             return Err(ChainError::UnsupportedCriticalExtension {
                 subject: cert.subject(),
@@ -454,26 +469,26 @@ fn check_path(path: &[&X509Certificate], now: SystemTime) -> Result<(), ChainErr
         check_critical(cert)?;
     }
     let leaf = path[0];
-    if let Some(usage) = key_usage(leaf)? {
-        if !usage.digital_signature() {
-            return Err(ChainError::KeyUsage {
-                subject: leaf.subject(),
-                usage: "digital signatures",
-            });
-        }
+    if let Some(usage) = key_usage(leaf)?
+        && !usage.digital_signature()
+    {
+        return Err(ChainError::KeyUsage {
+            subject: leaf.subject(),
+            usage: "digital signatures",
+        });
     }
     // Issuers: every certificate after the leaf. `below` counts the intermediate CAs under it.
     for (index, issuer) in path.iter().enumerate().skip(1) {
         let below = index.saturating_sub(1);
         match basic_constraints(issuer)? {
             Some(constraints) if constraints.ca => {
-                if let Some(limit) = constraints.path_len_constraint {
-                    if below > usize::from(limit) {
-                        return Err(ChainError::NotCa {
-                            subject: issuer.subject(),
-                            reason: "has a path length constraint the chain exceeds",
-                        });
-                    }
+                if let Some(limit) = constraints.path_len_constraint
+                    && below > usize::from(limit)
+                {
+                    return Err(ChainError::NotCa {
+                        subject: issuer.subject(),
+                        reason: "has a path length constraint the chain exceeds",
+                    });
                 }
             }
             _ => {
@@ -483,13 +498,13 @@ fn check_path(path: &[&X509Certificate], now: SystemTime) -> Result<(), ChainErr
                 });
             }
         }
-        if let Some(usage) = key_usage(issuer)? {
-            if !usage.key_cert_sign() {
-                return Err(ChainError::KeyUsage {
-                    subject: issuer.subject(),
-                    usage: "certificate signing",
-                });
-            }
+        if let Some(usage) = key_usage(issuer)?
+            && !usage.key_cert_sign()
+        {
+            return Err(ChainError::KeyUsage {
+                subject: issuer.subject(),
+                usage: "certificate signing",
+            });
         }
     }
     Ok(())
@@ -516,13 +531,13 @@ fn check_crl(
             subject: cert.subject(),
         });
     };
-    if let Some(usage) = key_usage(issuer)? {
-        if !usage.crl_sign() {
-            return Err(ChainError::KeyUsage {
-                subject: issuer.subject(),
-                usage: "CRL signing",
-            });
-        }
+    if let Some(usage) = key_usage(issuer)?
+        && !usage.crl_sign()
+    {
+        return Err(ChainError::KeyUsage {
+            subject: issuer.subject(),
+            usage: "CRL signing",
+        });
     }
     let serial = cert.certificate().tbs_certificate().serial_number();
     let revoked = crl

@@ -160,7 +160,10 @@ impl UdapClientAssertion {
         claims.insert("sub".into(), Value::from(client_id.as_str()));
         claims.insert("aud".into(), Value::from(token_endpoint.as_str()));
         claims.insert("iat".into(), Value::from(iat));
-        claims.insert("exp".into(), Value::from(iat.saturating_add(ASSERTION_LIFETIME)));
+        claims.insert(
+            "exp".into(),
+            Value::from(iat.saturating_add(ASSERTION_LIFETIME)),
+        );
         claims.insert("jti".into(), Value::from(jti));
         if !self.extensions.is_empty() {
             claims.insert("extensions".into(), Value::Object(self.extensions.clone()));
@@ -184,7 +187,10 @@ impl UdapClientAssertion {
         let assertion = self.assertion(client_id, token_endpoint)?;
         Ok(vec![
             ("client_assertion_type".into(), CLIENT_ASSERTION_TYPE.into()),
-            ("client_assertion".into(), assertion.expose_secret().to_owned()),
+            (
+                "client_assertion".into(),
+                assertion.expose_secret().to_owned(),
+            ),
             ("udap".into(), "1".into()),
         ])
     }

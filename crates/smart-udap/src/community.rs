@@ -90,7 +90,14 @@ mod tests {
         ] {
             assert!(Community::parse(good).unwrap().is_some(), "{good}");
         }
-        for bad in ["not a uri", "https:", "foo:", "/relative", "urn:a\nb", "://x"] {
+        for bad in [
+            "not a uri",
+            "https:",
+            "foo:",
+            "/relative",
+            "urn:a\nb",
+            "://x",
+        ] {
             assert!(
                 matches!(
                     Community::parse(bad),
@@ -99,7 +106,10 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(Community::parse(" urn:x ").unwrap().unwrap().as_str(), "urn:x");
+        assert_eq!(
+            Community::parse(" urn:x ").unwrap().unwrap().as_str(),
+            "urn:x"
+        );
         assert!(Community::parse("").unwrap().is_none());
     }
 }

@@ -133,10 +133,10 @@ pub(crate) fn check(doc: &UdapMetadata) -> ConformanceReport {
         }
     }
     for field in ARRAY_FIELDS {
-        if let Some(value) = raw.get(field).filter(|v| !v.is_null()) {
-            if string_array(value).is_none() {
-                findings.push(ConformanceFinding::NotStringArray(field));
-            }
+        if let Some(value) = raw.get(field).filter(|v| !v.is_null())
+            && string_array(value).is_none()
+        {
+            findings.push(ConformanceFinding::NotStringArray(field));
         }
     }
     if !findings.is_empty() {

@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Map, Value};
-use smart_core::json::JsonObject;
 use smart_core::RandomSource;
+use smart_core::json::JsonObject;
 use smart_jwt_assertion::{Algorithm, PrivateKey, sign_compact};
 
 use crate::certificate::X509Certificate;
@@ -122,7 +122,10 @@ impl UdapCredentials {
             .filter(|alg| advertised.contains(&alg.as_str()))
             .collect();
         let names = |algs: &[Algorithm]| {
-            algs.iter().map(|alg| alg.as_str()).collect::<Vec<_>>().join(", ")
+            algs.iter()
+                .map(|alg| alg.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         match explicit {
             Some(alg) if usable.contains(&alg) => Ok(alg),
@@ -165,10 +168,10 @@ impl UdapCredentials {
                 }));
             }
         }
-        if let Some(uri) = client_uri {
-            if !self.leaf().uri_sans().iter().any(|san| san == uri) {
-                return Err(UdapError::ClientCertificate(ChainError::SanMismatch));
-            }
+        if let Some(uri) = client_uri
+            && !self.leaf().uri_sans().iter().any(|san| san == uri)
+        {
+            return Err(UdapError::ClientCertificate(ChainError::SanMismatch));
         }
         Ok(())
     }
@@ -179,7 +182,12 @@ impl UdapCredentials {
         let mut header = Map::new();
         header.insert(
             "x5c".into(),
-            Value::from(self.chain.iter().map(X509Certificate::to_x5c).collect::<Vec<_>>()),
+            Value::from(
+                self.chain
+                    .iter()
+                    .map(X509Certificate::to_x5c)
+                    .collect::<Vec<_>>(),
+            ),
         );
         sign_compact(&header, claims, &signer).map_err(UdapError::Sign)
     }
@@ -198,7 +206,10 @@ impl fmt::Debug for UdapCredentials {
         f.debug_struct("UdapCredentials")
             .field(
                 "chain",
-                &chain.iter().map(X509Certificate::subject).collect::<Vec<_>>(),
+                &chain
+                    .iter()
+                    .map(X509Certificate::subject)
+                    .collect::<Vec<_>>(),
             )
             .field("key", key)
             .finish()

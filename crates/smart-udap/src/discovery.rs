@@ -8,11 +8,11 @@ use smart_core::json::parse_object;
 use smart_core::url::Url;
 use smart_core::{Clock, FhirBaseUrl, display_url};
 
+use crate::chain::TrustPolicy;
 use crate::community::Community;
 use crate::error::UdapError;
 use crate::metadata::UdapMetadata;
 use crate::signed_metadata::{SignedEndpoints, verify_signed_metadata};
-use crate::chain::TrustPolicy;
 
 /// The path appended to the FHIR base URL.
 pub const WELL_KNOWN_PATH: &str = ".well-known/udap";
@@ -85,16 +85,17 @@ impl VerifiedUdapMetadata {
         policy: &TrustPolicy,
         clock: &dyn Clock,
     ) -> Result<Self, UdapError> {
-        let unsigned = metadata.as_object().clone();
-        let signed = verify_signed_metadata(&unsigned, base, policy, clock).map_err(|error| {
-            match error {
-                UdapError::SignedMetadata { problems, .. } => UdapError::SignedMetadata {
-                    community: community.map(|c| c.as_str().to_owned()),
-                    problems,
+        let unsigned = metadata.into_object();
+        let signed =
+            verify_signed_metadata(&unsigned, base, policy, clock).map_err(
+                |error| match error {
+                    UdapError::SignedMetadata { problems, .. } => UdapError::SignedMetadata {
+                        community: community.map(|c| c.as_str().to_owned()),
+                        problems,
+                    },
+                    other => other,
                 },
-                other => other,
-            }
-        })?;
+            )?;
         let mut merged = UdapMetadata::from_object(unsigned.clone(), policy.transport());
         let raw = merged.raw_mut();
         raw.insert(
@@ -106,7 +107,10 @@ impl VerifiedUdapMetadata {
             Value::from(signed.registration_endpoint().as_str()),
         );
         if let Some(authorize) = signed.authorization_endpoint() {
-            raw.insert("authorization_endpoint".into(), Value::from(authorize.as_str()));
+            raw.insert(
+                "authorization_endpoint".into(),
+                Value::from(authorize.as_str()),
+            );
         }
         Ok(Self {
             metadata: merged,
@@ -118,7 +122,11 @@ impl VerifiedUdapMetadata {
     }
 
     /// Verifies the cached document again under `policy` (a cache hit).
-    pub(crate) fn reverify(&self, policy: &TrustPolicy, clock: &dyn Clock) -> Result<Self, UdapError> {
+    pub(crate) fn reverify(
+        &self,
+        policy: &TrustPolicy,
+        clock: &dyn Clock,
+    ) -> Result<Self, UdapError> {
         Self::verify(
             UdapMetadata::from_object(self.unsigned.clone(), policy.transport()),
             &self.base,
@@ -185,7 +193,10 @@ pub fn read_discovery(
         });
     }
     if !status.is_success() {
-        log::error!("UDAP discovery failed for `{url}`: HTTP {}", status.as_u16());
+        log::error!(
+            "UDAP discovery failed for `{url}`: HTTP {}",
+            status.as_u16()
+        );
         if status == StatusCode::NOT_FOUND {
             return Err(UdapError::NotSupported { url });
         }

@@ -41,7 +41,9 @@ pub enum UdapError {
         community: Option<String>,
     },
     /// The server answered 404: it does not support UDAP.
-    #[error("failed to discover UDAP metadata from `{url}` (HTTP 404); the server does not support UDAP")]
+    #[error(
+        "failed to discover UDAP metadata from `{url}` (HTTP 404); the server does not support UDAP"
+    )]
     NotSupported {
         /// The well-known URL.
         url: String,

@@ -21,21 +21,21 @@ pub mod test_util;
 pub use cache::{MAX_ENTRIES, MetadataCache};
 pub use certificate::{Crl, MAX_DER_LEN, X509Certificate};
 pub use chain::{ChainError, MAX_PATH_LEN, RevocationChecker, RevocationStatus, TrustPolicy};
+pub use client_auth::{ASSERTION_LIFETIME, B2bExtension, UdapClientAssertion};
 pub use community::Community;
 pub use conformance::{ConformanceFinding, ConformanceReport};
+pub use credentials::{JTI_BYTES, UdapCredentials};
 pub use discovery::{
     VerifiedUdapMetadata, WELL_KNOWN_PATH, discovery_request, read_discovery, well_known_url,
 };
 pub use error::{BoxError, RegistrationErrorCode, UdapError};
 pub use metadata::{ARRAY_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS, UdapMetadata, profile};
-pub use signed_metadata::{
-    ENDPOINT_CLAIMS, MAX_SIGNED_METADATA_LIFETIME, SignedEndpoints, SignedMetadataProblem,
-    verify_signed_metadata,
-};
-pub use client_auth::{ASSERTION_LIFETIME, B2bExtension, UdapClientAssertion};
-pub use credentials::{JTI_BYTES, UdapCredentials};
 pub use registration::{
     RegisteredClient, SOFTWARE_STATEMENT_LIFETIME, SoftwareStatement, UdapRegistration,
     read_cancellation, read_registration, software_statement,
 };
 pub use registration_metadata::{GRANT_TYPES, Operation, RESERVED_FIELDS, RegistrationMetadata};
+pub use signed_metadata::{
+    ENDPOINT_CLAIMS, MAX_SIGNED_METADATA_LIFETIME, SignedEndpoints, SignedMetadataProblem,
+    verify_signed_metadata,
+};

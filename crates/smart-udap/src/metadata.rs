@@ -4,9 +4,9 @@
 use core::fmt;
 
 use serde_json::Value;
-use smart_core::json::{JsonObject, JsonError, parse_object};
-use smart_core::url::Url;
 use smart_core::TransportPolicy;
+use smart_core::json::{JsonError, JsonObject, parse_object};
+use smart_core::url::Url;
 
 use crate::conformance::{self, ConformanceReport};
 
@@ -117,6 +117,12 @@ impl UdapMetadata {
     #[must_use]
     pub fn transport(&self) -> TransportPolicy {
         self.transport
+    }
+
+    /// The whole document, owned.
+    #[must_use]
+    pub fn into_object(self) -> JsonObject {
+        self.raw
     }
 
     pub(crate) fn raw_mut(&mut self) -> &mut JsonObject {
@@ -333,8 +339,7 @@ pub(crate) fn string_array(value: &Value) -> Option<Vec<&str>> {
 
 /// Whether `value` is an absolute URL the policy allows.
 pub(crate) fn usable_endpoint(value: &str, transport: TransportPolicy) -> bool {
-    value.trim() == value
-        && Url::parse(value).is_ok_and(|url| transport.problem(&url).is_none())
+    value.trim() == value && Url::parse(value).is_ok_and(|url| transport.problem(&url).is_none())
 }
 
 /// Three non-empty base64url segments.

@@ -58,7 +58,9 @@ pub fn software_statement(
         Value::from(iat.saturating_add(SOFTWARE_STATEMENT_LIFETIME)),
     );
     claims.insert("jti".into(), Value::from(new_jti(rng)?));
-    credentials.sign(&claims, algorithm).map(SoftwareStatement::new)
+    credentials
+        .sign(&claims, algorithm)
+        .map(SoftwareStatement::new)
 }
 
 /// A client URI: non-blank, absolute, with a host when http(s) (`did:` and other schemes are
@@ -199,13 +201,13 @@ impl<'a> UdapRegistration<'a> {
         if !advertised.contains(&"RS256") {
             return Err(UdapError::NoRs256Registration);
         }
-        if let Some(certifications) = &self.certifications {
-            if !certifications.iter().all(|c| is_compact_jws(c)) {
-                return Err(UdapError::InvalidRegistrationMetadata {
-                    attribute: "certifications".into(),
-                    reason: "must be nil or an array of compact JWS strings",
-                });
-            }
+        if let Some(certifications) = &self.certifications
+            && !certifications.iter().all(|c| is_compact_jws(c))
+        {
+            return Err(UdapError::InvalidRegistrationMetadata {
+                attribute: "certifications".into(),
+                reason: "must be nil or an array of compact JWS strings",
+            });
         }
         let required = document.udap_certifications_required().unwrap_or_default();
         if !required.is_empty() && self.certifications.as_ref().is_none_or(Vec::is_empty) {
@@ -236,7 +238,9 @@ impl<'a> UdapRegistration<'a> {
                 log::info!("Registering client via UDAP Dynamic Client Registration...");
             }
             Operation::Cancel => {
-                log::info!("Cancelling client registration via UDAP Dynamic Client Registration...");
+                log::info!(
+                    "Cancelling client registration via UDAP Dynamic Client Registration..."
+                );
             }
         }
         let mut body = Map::new();
@@ -405,7 +409,11 @@ mod tests {
 
     #[test]
     fn client_uris() {
-        for good in ["https://app.example/client", "did:web:app.example", "urn:x:y"] {
+        for good in [
+            "https://app.example/client",
+            "did:web:app.example",
+            "urn:x:y",
+        ] {
             assert!(check_client_uri(good).is_ok(), "{good}");
         }
         for bad in ["", " ", "relative/path", "https://", " https://app.example"] {
@@ -429,29 +437,56 @@ mod tests {
         assert!(read_registration(&response(200, r#"{"client_id":"c1"}"#)).is_ok());
         assert!(matches!(
             read_registration(&response(202, r#"{"client_id":"c1"}"#)),
-            Err(UdapError::RegistrationResponse { reason: "unexpected registration response status", .. })
+            Err(UdapError::RegistrationResponse {
+                reason: "unexpected registration response status",
+                ..
+            })
         ));
         assert!(read_registration(&response(201, r"{}")).is_err());
         for (code, typed) in [
-            ("invalid_software_statement", RegistrationErrorCode::InvalidSoftwareStatement),
-            ("unapproved_software_statement", RegistrationErrorCode::UnapprovedSoftwareStatement),
+            (
+                "invalid_software_statement",
+                RegistrationErrorCode::InvalidSoftwareStatement,
+            ),
+            (
+                "unapproved_software_statement",
+                RegistrationErrorCode::UnapprovedSoftwareStatement,
+            ),
         ] {
-            let error = read_registration(&response(400, &format!(r#"{{"error":"{code}","error_description":"no"}}"#))).unwrap_err();
-            assert!(matches!(&error, UdapError::Registration { code: c, .. } if *c == typed), "{error}");
+            let error = read_registration(&response(
+                400,
+                &format!(r#"{{"error":"{code}","error_description":"no"}}"#),
+            ))
+            .unwrap_err();
+            assert!(
+                matches!(&error, UdapError::Registration { code: c, .. } if *c == typed),
+                "{error}"
+            );
         }
     }
 
     #[test]
     fn cancellation_answers() {
-        assert!(read_cancellation(&response(200, r#"{"client_id":"c1","grant_types":[]}"#)).is_ok());
+        assert!(
+            read_cancellation(&response(200, r#"{"client_id":"c1","grant_types":[]}"#)).is_ok()
+        );
         assert!(matches!(
-            read_cancellation(&response(200, r#"{"client_id":"c1","grant_types":["client_credentials"]}"#)),
-            Err(UdapError::RegistrationResponse { reason: "cancellation response must include an empty grant_types array", .. })
+            read_cancellation(&response(
+                200,
+                r#"{"client_id":"c1","grant_types":["client_credentials"]}"#
+            )),
+            Err(UdapError::RegistrationResponse {
+                reason: "cancellation response must include an empty grant_types array",
+                ..
+            })
         ));
         assert!(read_cancellation(&response(200, r#"{"client_id":"c1"}"#)).is_err());
         assert!(matches!(
             read_cancellation(&response(304, "")),
-            Err(UdapError::RegistrationResponse { reason: "unexpected cancellation response status", .. })
+            Err(UdapError::RegistrationResponse {
+                reason: "unexpected cancellation response status",
+                ..
+            })
         ));
     }
 }

@@ -4,9 +4,9 @@
 use std::sync::Once;
 
 use serde_json::Value;
+use smart_core::TransportPolicy;
 use smart_core::json::JsonObject;
 use smart_core::url::Url;
-use smart_core::TransportPolicy;
 
 use crate::error::UdapError;
 
@@ -112,10 +112,10 @@ impl RegistrationMetadata {
                 return Err(invalid(key, "is required"));
             }
         }
-        if !fields
+        if fields
             .get("client_name")
             .and_then(Value::as_str)
-            .is_some_and(|name| !name.trim().is_empty())
+            .is_none_or(|name| name.trim().is_empty())
         {
             return Err(invalid("client_name", "must be a non-blank string"));
         }
@@ -125,7 +125,10 @@ impl RegistrationMetadata {
             .and_then(Value::as_str)
             .is_some_and(is_scope)
         {
-            return Err(invalid("scope", "must be a space-delimited OAuth scope string"));
+            return Err(invalid(
+                "scope",
+                "must be a space-delimited OAuth scope string",
+            ));
         }
         let mut insecure = false;
         let grants = match operation {
@@ -178,21 +181,34 @@ fn check_contacts(value: Option<&Value>) -> Result<(), UdapError> {
     if contacts.is_empty() {
         return Err(invalid("contacts", "must be a non-empty array"));
     }
-    let Some(contacts) = contacts.iter().map(Value::as_str).collect::<Option<Vec<_>>>() else {
+    let Some(contacts) = contacts
+        .iter()
+        .map(Value::as_str)
+        .collect::<Option<Vec<_>>>()
+    else {
         return Err(invalid("contacts", "must contain only URI strings"));
     };
     let mut mailto = false;
     for contact in contacts {
         let Ok(url) = Url::parse(contact) else {
-            return Err(invalid("contacts", "must contain only valid absolute URI strings"));
+            return Err(invalid(
+                "contacts",
+                "must contain only valid absolute URI strings",
+            ));
         };
         match url.scheme() {
             "http" | "https" if url.host_str().is_none_or(str::is_empty) => {
-                return Err(invalid("contacts", "must contain only valid absolute URI strings"));
+                return Err(invalid(
+                    "contacts",
+                    "must contain only valid absolute URI strings",
+                ));
             }
             "mailto" => {
                 if !is_mailto(contact) {
-                    return Err(invalid("contacts", "must contain only valid absolute URI strings"));
+                    return Err(invalid(
+                        "contacts",
+                        "must contain only valid absolute URI strings",
+                    ));
                 }
                 mailto = true;
             }
@@ -229,7 +245,9 @@ fn is_mailto(contact: &str) -> bool {
                 && !domain.is_empty()
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && address.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
+                && address
+                    .chars()
+                    .all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
         })
 }
 
@@ -264,10 +282,16 @@ fn check_grants(value: Option<&Value>) -> Result<Vec<&'static str>, UdapError> {
         .filter(|grant| matches!(**grant, "authorization_code" | "client_credentials"))
         .count();
     if primaries != 1 {
-        return Err(invalid("grant_types", "must contain exactly one primary grant"));
+        return Err(invalid(
+            "grant_types",
+            "must contain exactly one primary grant",
+        ));
     }
     if grants.contains(&"refresh_token") && !grants.contains(&"authorization_code") {
-        return Err(invalid("grant_types", "refresh_token requires authorization_code"));
+        return Err(invalid(
+            "grant_types",
+            "refresh_token requires authorization_code",
+        ));
     }
     Ok(GRANT_TYPES
         .into_iter()
@@ -300,20 +324,29 @@ fn check_authorization_code(
         return Ok(());
     }
     let Some(redirects) = fields.get("redirect_uris") else {
-        return Err(invalid("redirect_uris", "is required for authorization_code"));
+        return Err(invalid(
+            "redirect_uris",
+            "is required for authorization_code",
+        ));
     };
     let Some(redirects) = redirects
         .as_array()
         .filter(|list| !list.is_empty())
         .and_then(|list| list.iter().map(Value::as_str).collect::<Option<Vec<_>>>())
     else {
-        return Err(invalid("redirect_uris", "must be a non-empty array of strings"));
+        return Err(invalid(
+            "redirect_uris",
+            "must be a non-empty array of strings",
+        ));
     };
     for redirect in redirects {
         let usable = Url::parse(redirect)
             .is_ok_and(|url| url.fragment().is_none() && allowed(&url, transport, insecure));
         if !usable {
-            return Err(invalid("redirect_uris", "must contain only absolute HTTPS URIs"));
+            return Err(invalid(
+                "redirect_uris",
+                "must contain only absolute HTTPS URIs",
+            ));
         }
     }
     let Some(logo) = fields.get("logo_uri") else {
@@ -331,7 +364,10 @@ fn check_authorization_code(
         .iter()
         .any(|ext| path.ends_with(ext))
     {
-        return Err(invalid("logo_uri", "must reference a PNG, JPEG, JPG, or GIF resource"));
+        return Err(invalid(
+            "logo_uri",
+            "must reference a PNG, JPEG, JPG, or GIF resource",
+        ));
     }
     Ok(())
 }
@@ -341,7 +377,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check(value: Value, operation: Operation) -> Result<RegistrationMetadata, String> {
+    fn check(value: &Value, operation: Operation) -> Result<RegistrationMetadata, String> {
         RegistrationMetadata::new(
             value.as_object().unwrap(),
             operation,
@@ -366,49 +402,134 @@ mod tests {
         let cases: Vec<(Value, &str)> = vec![
             (with("iss", json!("x")), "`iss` is reserved"),
             (with("udap", json!("1")), "`udap` is reserved"),
-            (with("client_name", json!(" ")), "`client_name` must be a non-blank string"),
-            (with("contacts", json!([])), "`contacts` must be a non-empty array"),
-            (with("contacts", json!([1])), "`contacts` must contain only URI strings"),
-            (with("contacts", json!(["not a uri"])), "must contain only valid absolute URI strings"),
-            (with("contacts", json!(["mailto:@example.com"])), "must contain only valid absolute URI strings"),
-            (with("contacts", json!(["https://", "mailto:a@b"])), "must contain only valid absolute URI strings"),
-            (with("contacts", json!(["tel:+1", "sip:a@b"])), "at least one valid mailto"),
-            (with("scope", json!("a  b")), "`scope` must be a space-delimited OAuth scope string"),
-            (with("scope", json!("a\"b")), "`scope` must be a space-delimited OAuth scope string"),
-            (with("grant_types", json!("client_credentials")), "must be an array of strings"),
-            (with("grant_types", json!(["implicit"])), "contains an unsupported grant type"),
-            (with("grant_types", json!(["client_credentials", "client_credentials"])), "duplicate"),
-            (with("grant_types", json!(["client_credentials", "authorization_code"])), "exactly one primary grant"),
-            (with("grant_types", json!(["refresh_token"])), "exactly one primary grant"),
-            (with("grant_types", json!(["client_credentials", "refresh_token"])), "refresh_token requires authorization_code"),
-            (with("redirect_uris", json!(["https://a/cb"])), "`redirect_uris` must be absent without authorization_code"),
-            (with("grant_types", json!(["authorization_code"])), "`redirect_uris` is required for authorization_code"),
+            (
+                with("client_name", json!(" ")),
+                "`client_name` must be a non-blank string",
+            ),
+            (
+                with("contacts", json!([])),
+                "`contacts` must be a non-empty array",
+            ),
+            (
+                with("contacts", json!([1])),
+                "`contacts` must contain only URI strings",
+            ),
+            (
+                with("contacts", json!(["not a uri"])),
+                "must contain only valid absolute URI strings",
+            ),
+            (
+                with("contacts", json!(["mailto:@example.com"])),
+                "must contain only valid absolute URI strings",
+            ),
+            (
+                with("contacts", json!(["https://", "mailto:a@b"])),
+                "must contain only valid absolute URI strings",
+            ),
+            (
+                with("contacts", json!(["tel:+1", "sip:a@b"])),
+                "at least one valid mailto",
+            ),
+            (
+                with("scope", json!("a  b")),
+                "`scope` must be a space-delimited OAuth scope string",
+            ),
+            (
+                with("scope", json!("a\"b")),
+                "`scope` must be a space-delimited OAuth scope string",
+            ),
+            (
+                with("grant_types", json!("client_credentials")),
+                "must be an array of strings",
+            ),
+            (
+                with("grant_types", json!(["implicit"])),
+                "contains an unsupported grant type",
+            ),
+            (
+                with(
+                    "grant_types",
+                    json!(["client_credentials", "client_credentials"]),
+                ),
+                "duplicate",
+            ),
+            (
+                with(
+                    "grant_types",
+                    json!(["client_credentials", "authorization_code"]),
+                ),
+                "exactly one primary grant",
+            ),
+            (
+                with("grant_types", json!(["refresh_token"])),
+                "exactly one primary grant",
+            ),
+            (
+                with(
+                    "grant_types",
+                    json!(["client_credentials", "refresh_token"]),
+                ),
+                "refresh_token requires authorization_code",
+            ),
+            (
+                with("redirect_uris", json!(["https://a/cb"])),
+                "`redirect_uris` must be absent without authorization_code",
+            ),
+            (
+                with("grant_types", json!(["authorization_code"])),
+                "`redirect_uris` is required for authorization_code",
+            ),
         ];
         for (input, expected) in cases {
-            let message = check(input.clone(), Operation::Register).unwrap_err();
+            let message = check(&input.clone(), Operation::Register).unwrap_err();
             assert!(message.contains(expected), "{input}: {message}");
-            assert!(!message.contains("b.example"), "no values in messages: {message}");
+            assert!(
+                !message.contains("b.example"),
+                "no values in messages: {message}"
+            );
         }
         let mut missing = base();
         missing.as_object_mut().unwrap().remove("scope");
-        assert!(check(missing, Operation::Register).unwrap_err().contains("`scope` is required"));
+        assert!(
+            check(&missing, Operation::Register)
+                .unwrap_err()
+                .contains("`scope` is required")
+        );
     }
 
     #[test]
     fn authorization_code_rules() {
-        let mut code = with("grant_types", json!(["refresh_token", "authorization_code"]));
+        let mut code = with(
+            "grant_types",
+            json!(["refresh_token", "authorization_code"]),
+        );
         code["redirect_uris"] = json!(["https://app.example/cb"]);
-        assert!(check(code.clone(), Operation::Register).unwrap_err().contains("`logo_uri` is required"));
+        assert!(
+            check(&code.clone(), Operation::Register)
+                .unwrap_err()
+                .contains("`logo_uri` is required")
+        );
         code["logo_uri"] = json!("https://app.example/logo.svg");
-        assert!(check(code.clone(), Operation::Register).unwrap_err().contains("PNG, JPEG"));
+        assert!(
+            check(&code.clone(), Operation::Register)
+                .unwrap_err()
+                .contains("PNG, JPEG")
+        );
         code["logo_uri"] = json!("http://app.example/logo.png");
-        assert!(check(code.clone(), Operation::Register).unwrap_err().contains("absolute HTTPS URI"));
+        assert!(
+            check(&code.clone(), Operation::Register)
+                .unwrap_err()
+                .contains("absolute HTTPS URI")
+        );
         code["logo_uri"] = json!("https://app.example/Logo.PNG?v=2");
-        let ok = check(code.clone(), Operation::Register).unwrap();
-        assert_eq!(ok.fields()["grant_types"], json!(["authorization_code", "refresh_token"]));
+        let ok = check(&code.clone(), Operation::Register).unwrap();
+        assert_eq!(
+            ok.fields()["grant_types"],
+            json!(["authorization_code", "refresh_token"])
+        );
         assert_eq!(ok.fields()["response_types"], json!(["code"]));
         code["redirect_uris"] = json!(["http://localhost:3000/cb"]);
-        assert!(check(code.clone(), Operation::Register).is_err());
+        assert!(check(&code.clone(), Operation::Register).is_err());
         let dev = RegistrationMetadata::new(
             code.as_object().unwrap(),
             Operation::Register,
@@ -419,12 +540,16 @@ mod tests {
 
     #[test]
     fn cancellation() {
-        assert!(check(base(), Operation::Cancel).unwrap_err().contains("must be omitted for cancellation"));
+        assert!(
+            check(&base(), Operation::Cancel)
+                .unwrap_err()
+                .contains("must be omitted for cancellation")
+        );
         let mut cancel = base();
         let object = cancel.as_object_mut().unwrap();
         object.remove("grant_types");
         object.insert("logo_uri".into(), json!("not checked"));
-        let ok = check(cancel, Operation::Cancel).unwrap();
+        let ok = check(&cancel, Operation::Cancel).unwrap();
         assert_eq!(ok.fields()["grant_types"], json!([]));
         assert!(!ok.fields().contains_key("logo_uri"));
         assert!(!ok.fields().contains_key("response_types"));
@@ -434,7 +559,13 @@ mod tests {
     fn mailto_shapes() {
         assert!(is_mailto("mailto:a@b.example"));
         assert!(is_mailto("mailto:a@b.example,c@d.example?subject=hi"));
-        for bad in ["mailto:", "mailto:@b", "mailto:a@", "mailto:a@b@c", "mailto:a b@c"] {
+        for bad in [
+            "mailto:",
+            "mailto:@b",
+            "mailto:a@",
+            "mailto:a@b@c",
+            "mailto:a b@c",
+        ] {
             assert!(!is_mailto(bad), "{bad}");
         }
     }

@@ -70,7 +70,9 @@ impl fmt::Display for SignedMetadataProblem {
                 f,
                 "alg '{alg}' is not permitted; expected RS256 (UDAP Security STU2)"
             ),
-            Self::NoX5c => f.write_str("x5c header must be a non-empty array of certificate strings"),
+            Self::NoX5c => {
+                f.write_str("x5c header must be a non-empty array of certificate strings")
+            }
             Self::Signature(error) => write!(f, "signature verification failed: {error}"),
             Self::Chain(error) => write!(f, "{error}"),
             Self::Claim(message) => f.write_str(message),
@@ -78,7 +80,10 @@ impl fmt::Display for SignedMetadataProblem {
                 f.write_str("iss claim does not match any URI SAN of the x5c leaf certificate")
             }
             Self::IssNotBase { iss, base } => {
-                write!(f, "iss claim \"{iss}\" does not equal the base URL \"{base}\"")
+                write!(
+                    f,
+                    "iss claim \"{iss}\" does not equal the base URL \"{base}\""
+                )
             }
             Self::NotHttps(claim) => write!(f, "{claim} claim must be an absolute HTTPS URL"),
             Self::MissingEndpoint(claim) => write!(f, "{claim} claim is missing"),
@@ -173,7 +178,11 @@ pub fn verify_signed_metadata(
     }
     let x5c: Vec<&str> = match header.get("x5c") {
         Some(Value::Array(entries)) if !entries.is_empty() && entries.len() <= MAX_X5C => {
-            match entries.iter().map(Value::as_str).collect::<Option<Vec<_>>>() {
+            match entries
+                .iter()
+                .map(Value::as_str)
+                .collect::<Option<Vec<_>>>()
+            {
                 Some(entries) => entries,
                 None => return Err(refused(vec![SignedMetadataProblem::NoX5c])),
             }
@@ -262,12 +271,16 @@ fn check_claims(
         None => problems.push(P::Claim("exp claim must be an integer")),
         Some(exp) => {
             if exp <= unix_seconds(now) {
-                problems.push(P::Claim("exp claim must be in the future (signed_metadata has expired)"));
+                problems.push(P::Claim(
+                    "exp claim must be in the future (signed_metadata has expired)",
+                ));
             }
-            if let Some(iat) = iat {
-                if exp > iat.saturating_add(MAX_SIGNED_METADATA_LIFETIME) {
-                    problems.push(P::Claim("exp claim must be no more than one year after iat"));
-                }
+            if let Some(iat) = iat
+                && exp > iat.saturating_add(MAX_SIGNED_METADATA_LIFETIME)
+            {
+                problems.push(P::Claim(
+                    "exp claim must be no more than one year after iat",
+                ));
             }
         }
     }
@@ -283,17 +296,20 @@ fn check_claims(
         .get("authorization_endpoint")
         .and_then(Value::as_str)
         .is_some_and(|value| !value.trim().is_empty());
-    if unsigned_authorize && claims.get("authorization_endpoint").is_none_or(Value::is_null) {
+    if unsigned_authorize
+        && claims
+            .get("authorization_endpoint")
+            .is_none_or(Value::is_null)
+    {
         problems.push(P::MissingEndpoint("authorization_endpoint"));
     }
     for name in ENDPOINT_CLAIMS {
-        if let Some(value) = claims.get(name).filter(|value| !value.is_null()) {
-            if !value
+        if let Some(value) = claims.get(name).filter(|value| !value.is_null())
+            && !value
                 .as_str()
                 .is_some_and(|url| usable_endpoint(url, policy.transport()))
-            {
-                problems.push(P::NotHttps(name));
-            }
+        {
+            problems.push(P::NotHttps(name));
         }
     }
     if problems.is_empty() {

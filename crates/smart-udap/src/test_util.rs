@@ -10,11 +10,12 @@ use rsa::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
 use serde_json::{Map, Value};
 use smart_core::{OsRandom, RandomSource as _};
 use smart_jwt_assertion::{Algorithm, PrivateKey, sign_compact};
+use x509_cert::Version;
 use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
-use x509_cert::der::asn1::{BitString, Ia5String, OctetString};
 use x509_cert::der::Encode as _;
+use x509_cert::der::asn1::{BitString, Ia5String, OctetString};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectAltName};
@@ -22,7 +23,6 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfo, SubjectPublicKeyInfoRef};
 use x509_cert::time::{Time, Validity};
-use x509_cert::Version;
 
 use crate::certificate::{Crl, X509Certificate, oid};
 
@@ -246,7 +246,10 @@ impl TestPki {
                 };
                 let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)?;
                 let der = key.to_public_key().to_public_key_der()?;
-                (pem.to_owned(), SubjectPublicKeyInfo::try_from(der.as_bytes())?)
+                (
+                    pem.to_owned(),
+                    SubjectPublicKeyInfo::try_from(der.as_bytes())?,
+                )
             }
             LeafKey::P384 => {
                 let key = new_p384()?;
@@ -289,8 +292,16 @@ impl TestPki {
         spec: &CertSpec,
         spki: SubjectPublicKeyInfo<x509_cert::der::Any, BitString>,
     ) -> Result<X509Certificate, TestPkiError> {
-        let serial = self.serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        build(spec, spki, &self.intermediate.name, &self.intermediate.key, serial)
+        let serial = self
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        build(
+            spec,
+            spki,
+            &self.intermediate.name,
+            &self.intermediate.key,
+            serial,
+        )
     }
 
     /// A CRL from the intermediate listing `revoked`, current at the PKI's `now`.
@@ -299,7 +310,12 @@ impl TestPki {
     ///
     /// When it cannot be made.
     pub fn intermediate_crl(&self, revoked: &[&X509Certificate]) -> Result<Crl, TestPkiError> {
-        crl(&self.intermediate, revoked, self.now - DAY, Some(self.now + 30 * DAY))
+        crl(
+            &self.intermediate,
+            revoked,
+            self.now - DAY,
+            Some(self.now + 30 * DAY),
+        )
     }
 
     /// A CRL from the root listing `revoked` (the intermediate, to revoke it).
@@ -308,7 +324,12 @@ impl TestPki {
     ///
     /// When it cannot be made.
     pub fn root_crl(&self, revoked: &[&X509Certificate]) -> Result<Crl, TestPkiError> {
-        crl(&self.root, revoked, self.now - DAY, Some(self.now + 30 * DAY))
+        crl(
+            &self.root,
+            revoked,
+            self.now - DAY,
+            Some(self.now + 30 * DAY),
+        )
     }
 
     /// Both CRLs, revoking nothing: what a policy with CRL checking needs for a good chain.

@@ -17,7 +17,8 @@ use crate::registration::{client_leaf, credentials};
 fn claims(token: &str) -> (Map<String, Value>, Map<String, Value>) {
     let mut parts = token.split('.');
     let mut next = || {
-        serde_json::from_slice(&Base64UrlUnpadded::decode_vec(parts.next().unwrap()).unwrap()).unwrap()
+        serde_json::from_slice(&Base64UrlUnpadded::decode_vec(parts.next().unwrap()).unwrap())
+            .unwrap()
     };
     (next(), next())
 }
@@ -32,7 +33,10 @@ fn b2b_client_credentials_through_smart_token() {
         .metadata()
         .token_endpoint_auth_signing_alg_values_supported()
         .unwrap();
-    let b2b = B2bExtension::new("https://org.example/id", vec!["urn:oid:2.16.840.1.113883.5.8#TREAT".into()]);
+    let b2b = B2bExtension::new(
+        "https://org.example/id",
+        vec!["urn:oid:2.16.840.1.113883.5.8#TREAT".into()],
+    );
     let assertions = UdapClientAssertion::new(credentials, &advertised, None)
         .unwrap()
         .with_b2b(&b2b)
@@ -43,8 +47,13 @@ fn b2b_client_credentials_through_smart_token() {
     assert_eq!(auth.method(), AuthMethod::PrivateKeyJwt);
     assert!(!format!("{auth:?}").contains("BEGIN"));
     let token_url = TokenUrl::parse(verified.signed().token_endpoint().as_str()).unwrap();
-    let request = TokenRequest::client_credentials(None).unwrap().build(&token_url, &auth).unwrap();
-    let form: Vec<(String, String)> = form_urlencoded::parse(request.body()).into_owned().collect();
+    let request = TokenRequest::client_credentials(None)
+        .unwrap()
+        .build(&token_url, &auth)
+        .unwrap();
+    let form: Vec<(String, String)> = form_urlencoded::parse(request.body())
+        .into_owned()
+        .collect();
     let field = |name: &str| form.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     assert_eq!(field("udap").as_deref(), Some("1"));
     assert_eq!(field("grant_type").as_deref(), Some("client_credentials"));
@@ -56,9 +65,19 @@ fn b2b_client_credentials_through_smart_token() {
     assert_eq!(claims["sub"], "client-from-registration");
     assert_eq!(claims["aud"], "https://fhir.example/r4/token");
     assert_eq!(claims["exp"], NOW + 300);
-    assert_eq!(claims["extensions"]["hl7-b2b"]["organization_id"], "https://org.example/id");
+    assert_eq!(
+        claims["extensions"]["hl7-b2b"]["organization_id"],
+        "https://org.example/id"
+    );
     assert_eq!(claims["extensions"]["hl7-b2b"]["version"], "1");
-    assert!(verify_compact(&assertion, &crate::fixture::any_alg_keys(&leaf.key), &[Algorithm::Rs256]).is_ok());
+    assert!(
+        verify_compact(
+            &assertion,
+            &crate::fixture::any_alg_keys(&leaf.key),
+            &[Algorithm::Rs256]
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -71,7 +90,9 @@ fn authorization_code_with_form_fields() {
         .with_clock(clock_at(NOW));
     assert_eq!(assertions.algorithm(), Algorithm::Es384);
     let token_url = TokenUrl::parse("https://fhir.example/r4/token").unwrap();
-    let fields = assertions.form_fields(&ClientId::parse("c9").unwrap(), &token_url).unwrap();
+    let fields = assertions
+        .form_fields(&ClientId::parse("c9").unwrap(), &token_url)
+        .unwrap();
     assert_eq!(fields[0].1, smart_jwt_assertion::CLIENT_ASSERTION_TYPE);
     assert_eq!(fields[2], ("udap".into(), "1".into()));
     let (header, claims) = claims(&fields[1].1);

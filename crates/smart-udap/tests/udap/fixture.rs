@@ -122,7 +122,7 @@ pub(crate) fn discover_in(
     read_discovery(&base(), community.as_ref(), &ok(document), policy, &clock())
 }
 
-/// The problems' messages of a signed_metadata refusal.
+/// The problems' messages of a `signed_metadata` refusal.
 pub(crate) fn problems(result: Result<VerifiedUdapMetadata, UdapError>) -> Vec<String> {
     match result {
         Err(UdapError::SignedMetadata { problems, .. }) => {

@@ -14,7 +14,10 @@ use crate::fixture::{NOW, Server, clock_at, discover};
 pub(crate) const CLIENT_URI: &str = "https://app.example/udap-client";
 
 pub(crate) fn client_leaf(server: &Server, key: LeafKey) -> Leaf {
-    server.pki.leaf(&server.pki.leaf_spec(CLIENT_URI, key)).unwrap()
+    server
+        .pki
+        .leaf(&server.pki.leaf_spec(CLIENT_URI, key))
+        .unwrap()
 }
 
 pub(crate) fn credentials(server: &Server, leaf: &Leaf) -> UdapCredentials {
@@ -47,10 +50,14 @@ fn the_software_statement_has_every_claim() {
     let verified = server.verified();
     let leaf = client_leaf(&server, LeafKey::ClientRsa);
     let credentials = credentials(&server, &leaf);
-    let registration = UdapRegistration::new(&verified, &credentials, CLIENT_URI).with_clock(clock_at(NOW));
+    let registration =
+        UdapRegistration::new(&verified, &credentials, CLIENT_URI).with_clock(clock_at(NOW));
     let request = registration.register_request(&b2b_metadata()).unwrap();
     assert_eq!(request.method(), http::Method::POST);
-    assert_eq!(request.uri().to_string(), "https://fhir.example/r4/register");
+    assert_eq!(
+        request.uri().to_string(),
+        "https://fhir.example/r4/register"
+    );
     assert_eq!(request.headers()["content-type"], "application/json");
     let body = body(&request);
     assert_eq!(body["udap"], "1");
@@ -62,7 +69,13 @@ fn the_software_statement_has_every_claim() {
     keys.sort();
     assert_eq!(keys, ["alg", "x5c"]);
     assert_eq!(header["alg"], "RS256");
-    assert_eq!(header["x5c"], json!([leaf.certificate.to_x5c(), server.pki.intermediate().to_x5c()]));
+    assert_eq!(
+        header["x5c"],
+        json!([
+            leaf.certificate.to_x5c(),
+            server.pki.intermediate().to_x5c()
+        ])
+    );
     let claims = decode(parts[1]);
     assert_eq!(claims["iss"], CLIENT_URI);
     assert_eq!(claims["sub"], CLIENT_URI);
@@ -79,11 +92,17 @@ fn the_software_statement_has_every_claim() {
     assert!(verify_compact(statement, &keys, &[Algorithm::Rs256]).is_ok());
     // Every request gets a fresh jti.
     let again = body_statement(&registration.register_request(&b2b_metadata()).unwrap());
-    assert_ne!(decode(again.split('.').nth(1).unwrap())["jti"], claims["jti"]);
+    assert_ne!(
+        decode(again.split('.').nth(1).unwrap())["jti"],
+        claims["jti"]
+    );
 }
 
 fn body_statement(request: &http::Request<Vec<u8>>) -> String {
-    body(request)["software_statement"].as_str().unwrap().to_owned()
+    body(request)["software_statement"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -98,13 +117,26 @@ fn es384_when_the_key_is_p384_and_the_server_advertises_it() {
         .unwrap();
     let statement = body_statement(&request);
     assert_eq!(decode(statement.split('.').next().unwrap())["alg"], "ES384");
-    assert!(verify_compact(&statement, &leaf.key.public_jwk_set(None), &[Algorithm::Es384]).is_ok());
+    assert!(
+        verify_compact(
+            &statement,
+            &leaf.key.public_jwk_set(None),
+            &[Algorithm::Es384]
+        )
+        .is_ok()
+    );
     // An explicit algorithm the key cannot make is refused.
     let refused = UdapRegistration::new(&verified, &credentials, CLIENT_URI)
         .with_algorithm(Algorithm::Rs256)
         .with_clock(clock_at(NOW))
         .register_request(&b2b_metadata());
-    assert!(matches!(refused, Err(UdapError::InvalidSetting { setting: "algorithm", .. })));
+    assert!(matches!(
+        refused,
+        Err(UdapError::InvalidSetting {
+            setting: "algorithm",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -113,18 +145,27 @@ fn the_server_must_advertise_dcr_and_rs256() {
     let leaf = client_leaf(&server, LeafKey::ClientRsa);
     let credentials = credentials(&server, &leaf);
     let mut document = server.good_document();
-    document.insert("registration_endpoint_jwt_signing_alg_values_supported".into(), json!(["ES384"]));
+    document.insert(
+        "registration_endpoint_jwt_signing_alg_values_supported".into(),
+        json!(["ES384"]),
+    );
     let verified = discover(&document, &server.policy()).unwrap();
-    let result = UdapRegistration::new(&verified, &credentials, CLIENT_URI).with_clock(clock_at(NOW)).register_request(&b2b_metadata());
+    let result = UdapRegistration::new(&verified, &credentials, CLIENT_URI)
+        .with_clock(clock_at(NOW))
+        .register_request(&b2b_metadata());
     assert!(matches!(result, Err(UdapError::NoRs256Registration)));
 
     let mut document = server.good_document();
     document.insert("udap_versions_supported".into(), json!(["2"]));
     let verified = discover(&document, &server.policy()).unwrap();
-    let result = UdapRegistration::new(&verified, &credentials, CLIENT_URI).with_clock(clock_at(NOW)).register_request(&b2b_metadata());
+    let result = UdapRegistration::new(&verified, &credentials, CLIENT_URI)
+        .with_clock(clock_at(NOW))
+        .register_request(&b2b_metadata());
     let error = result.unwrap_err();
     assert!(matches!(error, UdapError::NotConformant { .. }));
-    assert!(error.to_string().starts_with("UDAP metadata is not structurally conformant for Dynamic Client Registration"));
+    assert!(error.to_string().starts_with(
+        "UDAP metadata is not structurally conformant for Dynamic Client Registration"
+    ));
 }
 
 #[test]
@@ -133,17 +174,43 @@ fn certifications() {
     let leaf = client_leaf(&server, LeafKey::ClientRsa);
     let credentials = credentials(&server, &leaf);
     let mut document = server.good_document();
-    document.insert("udap_certifications_supported".into(), json!(["https://cert.example/c1"]));
-    document.insert("udap_certifications_required".into(), json!(["https://cert.example/c1"]));
+    document.insert(
+        "udap_certifications_supported".into(),
+        json!(["https://cert.example/c1"]),
+    );
+    document.insert(
+        "udap_certifications_required".into(),
+        json!(["https://cert.example/c1"]),
+    );
     let verified = discover(&document, &server.policy()).unwrap();
-    let registration = || UdapRegistration::new(&verified, &credentials, CLIENT_URI).with_clock(clock_at(NOW));
-    let missing = registration().register_request(&b2b_metadata()).unwrap_err();
-    assert!(missing.to_string().contains("must not be nil or empty when UDAP metadata advertises required certification URIs"));
-    let empty = registration().with_certifications(vec![]).register_request(&b2b_metadata()).unwrap_err();
-    assert!(matches!(empty, UdapError::InvalidRegistrationMetadata { .. }));
-    let bad = registration().with_certifications(vec!["not-a-jws".into()]).register_request(&b2b_metadata()).unwrap_err();
-    assert!(bad.to_string().contains("must be nil or an array of compact JWS strings"));
-    let request = registration().with_certifications(vec!["a.b.c".into()]).register_request(&b2b_metadata()).unwrap();
+    let registration =
+        || UdapRegistration::new(&verified, &credentials, CLIENT_URI).with_clock(clock_at(NOW));
+    let missing = registration()
+        .register_request(&b2b_metadata())
+        .unwrap_err();
+    assert!(missing.to_string().contains(
+        "must not be nil or empty when UDAP metadata advertises required certification URIs"
+    ));
+    let empty = registration()
+        .with_certifications(vec![])
+        .register_request(&b2b_metadata())
+        .unwrap_err();
+    assert!(matches!(
+        empty,
+        UdapError::InvalidRegistrationMetadata { .. }
+    ));
+    let bad = registration()
+        .with_certifications(vec!["not-a-jws".into()])
+        .register_request(&b2b_metadata())
+        .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("must be nil or an array of compact JWS strings")
+    );
+    let request = registration()
+        .with_certifications(vec!["a.b.c".into()])
+        .register_request(&b2b_metadata())
+        .unwrap();
     assert_eq!(body(&request)["certifications"], json!(["a.b.c"]));
 }
 
@@ -158,7 +225,10 @@ fn client_certificate_gates() {
     let wrong_uri = UdapRegistration::new(&verified, &credentials, "https://app.example/other")
         .with_clock(clock_at(NOW))
         .register_request(&b2b_metadata());
-    assert!(matches!(wrong_uri, Err(UdapError::ClientCertificate(ChainError::SanMismatch))));
+    assert!(matches!(
+        wrong_uri,
+        Err(UdapError::ClientCertificate(ChainError::SanMismatch))
+    ));
     // The key must be the leaf's.
     assert!(matches!(
         UdapCredentials::from_pem(&chain_pem, smart_udap::test_util::SERVER_RSA_KEY_PEM),
@@ -166,7 +236,9 @@ fn client_certificate_gates() {
     ));
     // The chain must be leaf first and issuer ordered.
     let reversed: String = {
-        let mut blocks: Vec<&str> = chain_pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
+        let mut blocks: Vec<&str> = chain_pem
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .collect();
         blocks.reverse();
         blocks.concat()
     };
@@ -179,14 +251,27 @@ fn client_certificate_gates() {
     spec.not_after = UNIX_EPOCH + Duration::from_secs(NOW - 10);
     spec.not_before = UNIX_EPOCH + Duration::from_secs(NOW - 1000);
     let expired = server.pki.leaf(&spec).unwrap();
-    let expired_credentials = UdapCredentials::from_pem(&server.pki.chain_pem(&expired.certificate), &expired.key_pem).unwrap();
+    let expired_credentials = UdapCredentials::from_pem(
+        &server.pki.chain_pem(&expired.certificate),
+        &expired.key_pem,
+    )
+    .unwrap();
     let result = UdapRegistration::new(&verified, &expired_credentials, CLIENT_URI)
         .with_clock(clock_at(NOW))
         .register_request(&b2b_metadata());
-    assert!(matches!(result, Err(UdapError::ClientCertificate(ChainError::Validity { state: "expired", .. }))));
+    assert!(matches!(
+        result,
+        Err(UdapError::ClientCertificate(ChainError::Validity {
+            state: "expired",
+            ..
+        }))
+    ));
     // Debug shows subjects, never the key.
     let debug = format!("{credentials:?}");
-    assert!(debug.contains("[redacted]") && !debug.contains("BEGIN"), "{debug}");
+    assert!(
+        debug.contains("[redacted]") && !debug.contains("BEGIN"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -218,6 +303,9 @@ fn cancellation_sends_empty_grant_types() {
         .cancel_request(&metadata)
         .unwrap();
     let statement = body_statement(&request);
-    assert_eq!(decode(statement.split('.').nth(1).unwrap())["grant_types"], json!([]));
+    assert_eq!(
+        decode(statement.split('.').nth(1).unwrap())["grant_types"],
+        json!([])
+    );
     let _ = Arc::new(());
 }
