@@ -133,6 +133,9 @@ pub enum UdapError {
     /// The OS random number generator failed (for a `jti`).
     #[error("the OS random number generator failed")]
     Random(#[source] smart_core::RandomError),
+    /// (Server side) a software statement or client assertion was refused.
+    #[error("the UDAP JWT is refused: {0}")]
+    InvalidStatement(#[source] crate::server_side::StatementError),
     /// The registration server refused the request with an OAuth-style error.
     #[error("UDAP registration failed (HTTP {status}): {code}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     Registration {

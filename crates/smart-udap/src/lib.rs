@@ -13,6 +13,7 @@ mod error;
 mod metadata;
 mod registration;
 mod registration_metadata;
+mod server_side;
 mod signed_metadata;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -35,6 +36,10 @@ pub use registration::{
     read_cancellation, read_registration, software_statement,
 };
 pub use registration_metadata::{GRANT_TYPES, Operation, RESERVED_FIELDS, RegistrationMetadata};
+pub use server_side::{
+    SERVER_ALGORITHMS, StatementError, VerifiedStatement, verify_client_assertion,
+    verify_software_statement,
+};
 pub use signed_metadata::{
     ENDPOINT_CLAIMS, MAX_SIGNED_METADATA_LIFETIME, SignedEndpoints, SignedMetadataProblem,
     verify_signed_metadata,

@@ -12,3 +12,4 @@ mod client;
 mod discovery;
 mod fixture;
 mod registration;
+mod server_side;
