@@ -24,7 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("smart-client", LOWER),
     ("smart-on-fhir", WITH_CLIENT),
-    ("smart-sandbox", WITH_CLIENT),
+    ("smart-sandbox", WITH_CLIENT_AND_UDAP),
     ("smart-cli", WITH_SANDBOX),
     ("xtask", &[]),
 ];
@@ -43,6 +43,15 @@ const WITH_CLIENT: &[&str] = &[
     "smart-jwt-assertion",
     "smart-token",
     "smart-client",
+];
+const WITH_CLIENT_AND_UDAP: &[&str] = &[
+    "smart-core",
+    "smart-pkce",
+    "smart-discovery",
+    "smart-jwt-assertion",
+    "smart-token",
+    "smart-client",
+    "smart-udap",
 ];
 const WITH_SANDBOX: &[&str] = &[
     "smart-core",

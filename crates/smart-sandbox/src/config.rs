@@ -803,6 +803,7 @@ pub struct SandboxConfig {
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) initial_access_token: Option<Secret<String>>,
+    pub(crate) udap: Option<crate::udap::UdapMode>,
 }
 
 impl Default for SandboxConfig {
@@ -814,6 +815,7 @@ impl Default for SandboxConfig {
             clients: Vec::new(),
             clock: Arc::new(SystemClock),
             initial_access_token: None,
+            udap: None,
         }
     }
 }
@@ -827,6 +829,7 @@ impl fmt::Debug for SandboxConfig {
             clients,
             clock: _,
             initial_access_token,
+            udap,
         } = self;
         f.debug_struct("SandboxConfig")
             .field("port", port)
@@ -834,6 +837,7 @@ impl fmt::Debug for SandboxConfig {
             .field("demo_clients", demo_clients)
             .field("clients", clients)
             .field("initial_access_token", initial_access_token)
+            .field("udap", udap)
             .finish_non_exhaustive()
     }
 }
@@ -844,6 +848,14 @@ impl SandboxConfig {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Turns on the UDAP mode: `/.well-known/udap` with signed metadata, `/udap/register` and
+    /// `/udap/token` (see [`UdapMode`](crate::UdapMode)).
+    #[must_use]
+    pub fn udap(mut self, mode: crate::udap::UdapMode) -> Self {
+        self.udap = Some(mode);
+        self
     }
 
     /// Listens on `127.0.0.1:port`; 0 (the default) picks a free port.

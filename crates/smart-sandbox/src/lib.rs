@@ -13,6 +13,7 @@ mod registration;
 mod server;
 mod store;
 mod token;
+mod udap;
 
 pub use config::{
     ClientKeys, ClientKind, GrantType, MAX_CLIENTS_FILE, RegisteredClient, SandboxConfig,
@@ -20,6 +21,7 @@ pub use config::{
 pub use context::LaunchContext;
 pub use error::{ClientMetadataError, SandboxError};
 pub use server::Sandbox;
+pub use udap::{SANDBOX_COMMUNITY, UdapMode};
 
 /// The largest request body the sandbox reads (64 KiB); a larger one is refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -86,6 +86,7 @@ impl Sandbox {
             clients,
             clock,
             initial_access_token,
+            udap,
         } = config;
         let listener = StdListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
             .map_err(|source| SandboxError::Bind { port, source })?;
@@ -119,6 +120,12 @@ impl Sandbox {
         let (id_token_signer, jwks) = id_token_key();
         let client_jwks = serde_json::to_value(demo::client_jwks()).unwrap_or_default();
 
+        let udap = udap
+            .map(|mode| crate::udap::UdapServer::start(mode, &base))
+            .transpose()
+            .map_err(|reason| SandboxError::Runtime {
+                source: std::io::Error::other(reason),
+            })?;
         let shared = Arc::new(Shared {
             base,
             interactive,
@@ -133,6 +140,7 @@ impl Sandbox {
                 clients: registered,
                 ..State::default()
             }),
+            udap,
         });
 
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -165,6 +173,13 @@ impl Sandbox {
             stop: Some(stop),
             thread: Some(thread),
         })
+    }
+
+    /// The UDAP mode's PKI (the trust community), when the mode is on: issue client
+    /// certificates from it, and trust its root.
+    #[must_use]
+    pub fn udap_pki(&self) -> Option<&Arc<smart_udap::test_util::TestPki>> {
+        self.shared.udap.as_ref().map(crate::udap::UdapServer::pki)
     }
 
     /// The FHIR base URL, which is also the issuer: `http://127.0.0.1:PORT`, without a
@@ -414,6 +429,9 @@ fn route(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
         "/introspect" => token::introspect(shared, request),
         "/revoke" => token::revoke(shared, request),
         "/register" => registration::register(shared, request),
+        "/.well-known/udap" => crate::udap::well_known(shared, request),
+        "/udap/register" => crate::udap::register(shared, request),
+        "/udap/token" => crate::udap::token(shared, request),
         path => match path.strip_prefix("/Patient/") {
             Some(id) if !id.is_empty() && !id.contains('/') => {
                 fhir::read_patient(shared, request, id)

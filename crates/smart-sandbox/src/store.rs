@@ -177,6 +177,8 @@ pub(crate) struct Shared {
     /// How far tests have advanced the clock.
     pub(crate) offset: Mutex<Duration>,
     pub(crate) state: Mutex<State>,
+    /// The UDAP mode, when on.
+    pub(crate) udap: Option<crate::udap::UdapServer>,
 }
 
 impl Shared {

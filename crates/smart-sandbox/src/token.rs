@@ -35,31 +35,41 @@ fn post_form(
 pub(crate) fn token(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
     post_form(request, |params| {
         let client = authenticate(shared, request.headers(), params)?;
-        let grant_type = params
-            .get("grant_type")
-            .ok_or_else(|| OAuthFailure::invalid_request("grant_type is missing"))?;
-        let Some(grant) = GrantType::parse(grant_type) else {
-            return Err(OAuthFailure::new(
-                ErrorCode::UnsupportedGrantType,
-                format!(
-                    "grant_type `{}` is not supported; use authorization_code, refresh_token or client_credentials",
-                    shown(grant_type)
-                ),
-            ));
-        };
-        if !client.allows(grant) {
-            return Err(OAuthFailure::new(
-                ErrorCode::UnauthorizedClient,
-                format!("this client is not registered for the {grant} grant"),
-            ));
-        }
-        let body = match grant {
-            GrantType::AuthorizationCode => authorization_code(shared, &client, params)?,
-            GrantType::RefreshToken => refresh(shared, &client, params)?,
-            GrantType::ClientCredentials => client_credentials(shared, &client, params)?,
-        };
-        Ok(json_no_store(StatusCode::OK, &Value::Object(body)))
+        grant(shared, &client, params)
     })
+}
+
+/// The grant of a token request from an authenticated client (also used by the UDAP token
+/// endpoint, which authenticates differently).
+pub(crate) fn grant(
+    shared: &Shared,
+    client: &RegisteredClient,
+    params: &Params,
+) -> Result<HttpResponse, OAuthFailure> {
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| OAuthFailure::invalid_request("grant_type is missing"))?;
+    let Some(grant) = GrantType::parse(grant_type) else {
+        return Err(OAuthFailure::new(
+            ErrorCode::UnsupportedGrantType,
+            format!(
+                "grant_type `{}` is not supported; use authorization_code, refresh_token or client_credentials",
+                shown(grant_type)
+            ),
+        ));
+    };
+    if !client.allows(grant) {
+        return Err(OAuthFailure::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client is not registered for the {grant} grant"),
+        ));
+    }
+    let body = match grant {
+        GrantType::AuthorizationCode => authorization_code(shared, client, params)?,
+        GrantType::RefreshToken => refresh(shared, client, params)?,
+        GrantType::ClientCredentials => client_credentials(shared, client, params)?,
+    };
+    Ok(json_no_store(StatusCode::OK, &Value::Object(body)))
 }
 
 fn authorization_code(

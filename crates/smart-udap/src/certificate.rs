@@ -197,7 +197,11 @@ impl X509Certificate {
 
     /// The subject public key as a JWK (`RSA`, or `EC` on P-384), to verify JWS signatures
     /// made with the certificate's key.
-    pub(crate) fn public_jwk(&self) -> Result<Jwk, &'static str> {
+    ///
+    /// # Errors
+    ///
+    /// Why the key cannot be used (another key type or curve, a malformed key).
+    pub fn public_jwk(&self) -> Result<Jwk, &'static str> {
         let spki = self.cert.tbs_certificate().subject_public_key_info();
         let der = spki
             .to_der()

@@ -13,6 +13,7 @@ mod discovery;
 mod endpoints;
 mod flows;
 mod transport;
+mod udap;
 
 use http::{HeaderMap, Method, Request};
 use serde_json::{Map, Value};
