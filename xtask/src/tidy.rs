@@ -54,6 +54,7 @@ const WITH_CLIENT_AND_UDAP: &[&str] = &[
     "smart-udap",
 ];
 const WITH_SANDBOX: &[&str] = &[
+    "smart-udap",
     "smart-core",
     "smart-pkce",
     "smart-discovery",

@@ -74,6 +74,9 @@ pub(crate) enum Command {
     Jwks(JwksArgs),
     /// Print a signed client assertion with its decoded header and claims (for debugging).
     Assertion(AssertionArgs),
+    /// UDAP Security STU2: signed discovery and X.509 client registration.
+    #[command(subcommand)]
+    Udap(crate::udap::UdapCommand),
     /// Run the embedded SMART sandbox server until interrupted.
     Sandbox(SandboxArgs),
     /// Start the sandbox and run every flow against it, printing a transcript.

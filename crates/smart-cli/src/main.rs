@@ -16,6 +16,7 @@ mod local;
 mod logger;
 mod messages;
 mod sandbox;
+mod udap;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => commands::keygen(global, args),
         Command::Jwks(args) => commands::jwks(global, args),
         Command::Assertion(args) => commands::assertion(global, args),
+        Command::Udap(udap::UdapCommand::Discover(args)) => udap::run_discover(global, args),
+        Command::Udap(udap::UdapCommand::Register(args)) => udap::run_register(global, args),
         Command::Sandbox(args) => sandbox::run(global, args),
         Command::Demo(args) => demo::run(global, args),
     };

@@ -16,6 +16,7 @@ mod commands;
 mod conformance;
 mod hostile;
 mod robustness;
+mod udap;
 
 fn smart() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_smart"));
