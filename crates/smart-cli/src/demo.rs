@@ -19,10 +19,7 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
     let verbose = !args.table && !global.json;
     // The sandbox lives until the end of the run.
     let sandbox = match &args.server {
-        None => Some(
-            Sandbox::start()
-                .map_err(|error| Failure::server(format!("cannot start the sandbox: {error}")))?,
-        ),
+        None => Some(start_sandbox()?),
         Some(_) => None,
     };
     let profile = match (&args.server, &sandbox) {
@@ -56,6 +53,16 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
         Some(failure) if global.json => Err(Failure::Reported(failure.exit_code())),
         Some(failure) => Err(failure),
     }
+}
+
+/// The demo sandbox, with its UDAP mode on over a PKI made now.
+fn start_sandbox() -> Result<Sandbox, Failure> {
+    let pki = smart_udap::test_util::TestPki::new(std::time::SystemTime::now())
+        .map_err(|error| Failure::server(format!("cannot make the UDAP test PKI: {error}")))?;
+    let config = smart_sandbox::SandboxConfig::new()
+        .udap(smart_sandbox::UdapMode::new(std::sync::Arc::new(pki)));
+    Sandbox::start_with(config)
+        .map_err(|error| Failure::server(format!("cannot start the sandbox: {error}")))
 }
 
 /// What the run verified: a failure when a flow failed, and also when nothing but discovery
@@ -189,6 +196,7 @@ fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
         advance_clock: Some(Box::new(move |by| sandbox.advance_clock(by))),
         auto_approve: true,
         registration: Some(metadata),
+        udap: crate::udap_flow::sandbox_profile(sandbox),
     }
 }
 
@@ -239,5 +247,6 @@ fn external_profile(
         advance_clock: None,
         auto_approve,
         registration: file.registration,
+        udap: None,
     })
 }

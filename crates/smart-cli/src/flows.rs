@@ -55,6 +55,8 @@ pub(crate) struct Profile<'a> {
     pub(crate) auto_approve: bool,
     /// Registration metadata for a new public client, when the flow should run.
     pub(crate) registration: Option<serde_json::Map<String, serde_json::Value>>,
+    /// UDAP trust anchors and client certificate, when the UDAP flows should run.
+    pub(crate) udap: Option<crate::udap_flow::UdapProfile>,
 }
 
 /// The name of the first step, which needs no client.
@@ -102,14 +104,14 @@ pub(crate) struct Transcript {
 }
 
 impl Transcript {
-    fn line(&self, text: impl AsRef<str>) {
+    pub(crate) fn line(&self, text: impl AsRef<str>) {
         if self.verbose {
             outln!("   {}", text.as_ref());
         }
     }
 }
 
-type StepResult = Result<(), String>;
+pub(crate) type StepResult = Result<(), String>;
 
 fn error_text(error: &ClientError) -> String {
     crate::common::error_chain(error)
@@ -782,6 +784,7 @@ pub(crate) fn run_all(profile: &Profile<'_>, verbose: bool) -> Report {
     );
 
     negatives(profile, &out, &browser, &mut step, &title);
+    crate::udap_flow::run(profile, &out, &mut step, &title);
 
     Report { steps }
 }

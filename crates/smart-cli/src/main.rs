@@ -17,6 +17,7 @@ mod logger;
 mod messages;
 mod sandbox;
 mod udap;
+mod udap_flow;
 
 use std::process::ExitCode;
 
