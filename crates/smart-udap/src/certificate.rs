@@ -16,6 +16,9 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::error::UdapError;
 
+/// The smallest RSA modulus accepted, in bytes (2048 bits).
+const MIN_RSA_BYTES: usize = 256;
+
 /// Largest certificate or CRL accepted, in DER bytes.
 pub const MAX_DER_LEN: usize = 64 * 1024;
 
@@ -251,8 +254,12 @@ impl X509Certificate {
         verify_signature(&der, algorithm, message, signature)
     }
 
-    /// Whether this certificate was signed by `issuer`'s key.
+    /// Whether this certificate was signed by `issuer`'s key (and names the same signature
+    /// algorithm inside and outside the signed part, RFC 5280 §4.1.1.2).
     pub(crate) fn signed_by(&self, issuer: &Self) -> bool {
+        if self.cert.tbs_certificate().signature() != self.cert.signature_algorithm() {
+            return false;
+        }
         let Some(tbs) = first_inner_tlv(&self.der) else {
             return false;
         };
@@ -409,6 +416,10 @@ pub(crate) fn verify_signature(
             let Ok(key) = rsa::RsaPublicKey::from_public_key_der(spki_der) else {
                 return false;
             };
+            // RSA keys below 2048 bits are refused, as for JWS (RFC 7518 §3.3).
+            if rsa::traits::PublicKeyParts::size(&key) < MIN_RSA_BYTES {
+                return false;
+            }
             let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature) else {
                 return false;
             };

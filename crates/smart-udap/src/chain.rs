@@ -519,7 +519,18 @@ fn check_crl(
     let issuer_name = issuer.certificate().tbs_certificate().subject();
     let current = crls.iter().find(|crl| {
         let list = &crl.list().tbs_cert_list;
-        &list.issuer == issuer_name
+        // A critical CRL or entry extension (an issuing distribution point, say) would change
+        // what the list covers; this validator does not process them, so such a CRL is not
+        // used (RFC 5280 §5.2, §5.3): fail closed.
+        let critical = list.crl_extensions.iter().flatten().any(|e| e.critical)
+            || list
+                .revoked_certificates
+                .iter()
+                .flatten()
+                .flat_map(|entry| entry.crl_entry_extensions.iter().flatten())
+                .any(|e| e.critical);
+        !critical
+            && &list.issuer == issuer_name
             && list.this_update.to_system_time() <= now
             && list
                 .next_update

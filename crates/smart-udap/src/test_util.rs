@@ -318,6 +318,27 @@ impl TestPki {
         )
     }
 
+    /// A CRL from the intermediate revoking nothing but carrying a critical (unknown)
+    /// extension: validators that do not process it must not use the CRL.
+    ///
+    /// # Errors
+    ///
+    /// When it cannot be made.
+    pub fn intermediate_crl_with_critical_extension(&self) -> Result<Crl, TestPkiError> {
+        let extension = Extension {
+            extn_id: x509_cert::der::asn1::ObjectIdentifier::new("1.2.3.4.5.6")?,
+            critical: true,
+            extn_value: OctetString::new(vec![0x05, 0x00])?,
+        };
+        crl_with(
+            &self.intermediate,
+            &[],
+            self.now - DAY,
+            Some(self.now + 30 * DAY),
+            Some(vec![extension]),
+        )
+    }
+
     /// A CRL from the root listing `revoked` (the intermediate, to revoke it).
     ///
     /// # Errors
@@ -426,6 +447,16 @@ fn crl(
     this_update: SystemTime,
     next_update: Option<SystemTime>,
 ) -> Result<Crl, TestPkiError> {
+    crl_with(issuer, revoked, this_update, next_update, None)
+}
+
+fn crl_with(
+    issuer: &CaKey,
+    revoked: &[&X509Certificate],
+    this_update: SystemTime,
+    next_update: Option<SystemTime>,
+    crl_extensions: Option<Vec<Extension>>,
+) -> Result<Crl, TestPkiError> {
     use p384::ecdsa::signature::Signer as _;
     let algorithm = AlgorithmIdentifierOwned {
         oid: oid::ECDSA_WITH_SHA384,
@@ -448,7 +479,7 @@ fn crl(
         this_update: Time::try_from(this_update)?,
         next_update: next_update.map(Time::try_from).transpose()?,
         revoked_certificates: (!entries.is_empty()).then_some(entries),
-        crl_extensions: None,
+        crl_extensions,
     };
     let signature: p384::ecdsa::DerSignature = issuer.key.sign(&tbs.to_der()?);
     let list = CertificateList {

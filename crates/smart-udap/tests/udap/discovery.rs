@@ -319,6 +319,19 @@ fn revocation_through_crls() {
         &problems(discover(&server.good_document(), &forged)),
         "unable to get a current CRL"
     ));
+    // A CRL with a critical extension this validator does not process is not used.
+    let critical = TrustPolicy::new(anchors.clone())
+        .with_crl(server.pki.root_crl(&[]).unwrap())
+        .with_crl(
+            server
+                .pki
+                .intermediate_crl_with_critical_extension()
+                .unwrap(),
+        );
+    assert!(has(
+        &problems(discover(&server.good_document(), &critical)),
+        "unable to get a current CRL"
+    ));
     // No revocation source at all.
     let none = TrustPolicy::new(anchors);
     assert_eq!(
@@ -399,6 +412,42 @@ fn leaf_key_usage_and_critical_extensions() {
         &problems(discover(&server.document(&token), &server.policy())),
         "unsupported critical extension 1.2.3.4.5"
     ));
+}
+
+#[test]
+fn an_issuer_that_is_not_a_ca_is_refused() {
+    // A certificate with the intermediate's name and key but basicConstraints CA=false, placed
+    // before the real intermediate in x5c: the path goes leaf -> it -> intermediate -> root,
+    // and it may not issue.
+    let server = Server::new();
+    let now = UNIX_EPOCH + Duration::from_secs(NOW);
+    let intermediate = server.pki.intermediate();
+    let spec = CertSpec {
+        subject: intermediate.subject(),
+        ca: Some(false),
+        key_usage: None,
+        uri_sans: Vec::new(),
+        validity: (
+            now - Duration::from_secs(60),
+            now + Duration::from_secs(86_400),
+        ),
+        extra_critical: None,
+    };
+    let spki = intermediate
+        .certificate()
+        .tbs_certificate()
+        .subject_public_key_info()
+        .clone();
+    let not_ca = server.pki.issue(&spec, spki).unwrap();
+    let token = sign_with_x5c(
+        &server.claims(),
+        &server.leaf.key,
+        Algorithm::Rs256,
+        &[&server.leaf.certificate, &not_ca, intermediate],
+    )
+    .unwrap();
+    let found = problems(discover(&server.document(&token), &server.policy()));
+    assert!(has(&found, "is not a CA certificate"), "{found:?}");
 }
 
 #[test]
