@@ -239,6 +239,25 @@ impl X509Certificate {
         Jwk::from_object(object).map_err(|_| "its public key cannot be used as a JWK")
     }
 
+    /// The public JWK for verifying a JWS whose header is `header`: the key is the `x5c`
+    /// leaf's whatever the header says, so a `kid` in the header is copied onto the JWK (the
+    /// verifier would otherwise look for a key with that `kid`).
+    pub(crate) fn jwk_for_header(
+        &self,
+        header: &serde_json::Map<String, Value>,
+    ) -> Result<Jwk, &'static str> {
+        let jwk = self.public_jwk()?;
+        let Some(Value::String(kid)) = header.get("kid") else {
+            return Ok(jwk);
+        };
+        let mut object = match serde_json::to_value(&jwk) {
+            Ok(Value::Object(object)) => object,
+            _ => return Err("its public key cannot be used as a JWK"),
+        };
+        object.insert("kid".into(), Value::from(kid.as_str()));
+        Jwk::from_object(object).map_err(|_| "its public key cannot be used as a JWK")
+    }
+
     /// Whether `signature` over `message` (with `algorithm`) verifies under this
     /// certificate's public key.
     pub(crate) fn verifies(

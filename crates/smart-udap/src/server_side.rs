@@ -79,7 +79,9 @@ fn verify_jwt(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| StatementError::X5c)?;
     let leaf = certificates[0].clone();
-    let jwk = leaf.public_jwk().map_err(|_| StatementError::X5c)?;
+    let jwk = leaf
+        .jwk_for_header(&header)
+        .map_err(|_| StatementError::X5c)?;
     let verified = verify_compact(token, &JwkSet { keys: vec![jwk] }, allowed)
         .map_err(StatementError::Signature)?;
     policy

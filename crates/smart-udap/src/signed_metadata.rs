@@ -190,7 +190,7 @@ pub fn verify_signed_metadata(
         _ => return Err(refused(vec![SignedMetadataProblem::NoX5c])),
     };
     let leaf = X509Certificate::from_x5c(x5c[0], "x5c leaf")?;
-    let jwk = leaf.public_jwk().map_err(|reason| {
+    let jwk = leaf.jwk_for_header(&header).map_err(|reason| {
         refused(vec![SignedMetadataProblem::Signature(
             smart_jwt_assertion::Error::Sign(smart_jwt_assertion::SignError::new(reason)),
         )])

@@ -162,6 +162,23 @@ fn only_rs256_is_accepted() {
 }
 
 #[test]
+fn a_kid_in_the_header_does_not_stop_verification() {
+    let server = Server::new();
+    let signer = server.leaf.key.signer(Some(Algorithm::Rs256)).unwrap();
+    let mut header = serde_json::Map::new();
+    header.insert("kid".into(), json!("server-key-2026"));
+    header.insert(
+        "x5c".into(),
+        json!([
+            server.leaf.certificate.to_x5c(),
+            server.pki.intermediate().to_x5c()
+        ]),
+    );
+    let token = sign_compact(&header, &server.claims(), &signer).unwrap();
+    assert!(discover(&server.document(&token), &server.policy()).is_ok());
+}
+
+#[test]
 fn x5c_is_required_and_must_decode() {
     let server = Server::new();
     let signer = server.leaf.key.signer(Some(Algorithm::Rs256)).unwrap();
