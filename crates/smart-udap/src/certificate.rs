@@ -244,15 +244,14 @@ impl X509Certificate {
     /// verifier would otherwise look for a key with that `kid`).
     pub(crate) fn jwk_for_header(
         &self,
-        header: &serde_json::Map<String, Value>,
+        header: &Map<String, Value>,
     ) -> Result<Jwk, &'static str> {
         let jwk = self.public_jwk()?;
         let Some(Value::String(kid)) = header.get("kid") else {
             return Ok(jwk);
         };
-        let mut object = match serde_json::to_value(&jwk) {
-            Ok(Value::Object(object)) => object,
-            _ => return Err("its public key cannot be used as a JWK"),
+        let Ok(Value::Object(mut object)) = serde_json::to_value(&jwk) else {
+            return Err("its public key cannot be used as a JWK");
         };
         object.insert("kid".into(), Value::from(kid.as_str()));
         Jwk::from_object(object).map_err(|_| "its public key cannot be used as a JWK")
