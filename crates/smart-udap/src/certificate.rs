@@ -242,10 +242,7 @@ impl X509Certificate {
     /// The public JWK for verifying a JWS whose header is `header`: the key is the `x5c`
     /// leaf's whatever the header says, so a `kid` in the header is copied onto the JWK (the
     /// verifier would otherwise look for a key with that `kid`).
-    pub(crate) fn jwk_for_header(
-        &self,
-        header: &Map<String, Value>,
-    ) -> Result<Jwk, &'static str> {
+    pub(crate) fn jwk_for_header(&self, header: &Map<String, Value>) -> Result<Jwk, &'static str> {
         let jwk = self.public_jwk()?;
         let Some(Value::String(kid)) = header.get("kid") else {
             return Ok(jwk);
