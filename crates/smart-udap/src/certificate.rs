@@ -214,7 +214,7 @@ impl X509Certificate {
             oid::RSA_ENCRYPTION => {
                 use rsa::pkcs8::DecodePublicKey as _;
                 use rsa::traits::PublicKeyParts as _;
-                let key = rsa::RsaPublicKey::from_public_key_der(&der)
+                let key = rsa::PublicKey::from_public_key_der(&der)
                     .map_err(|_| "its RSA public key does not decode")?;
                 object.insert("kty".into(), Value::from("RSA"));
                 object.insert("n".into(), b64(&key.n().to_be_bytes_trimmed_vartime()));
@@ -428,7 +428,7 @@ pub(crate) fn verify_signature(
     use rsa::signature::Verifier as _;
     match algorithm {
         oid::SHA256_WITH_RSA | oid::SHA384_WITH_RSA | oid::SHA512_WITH_RSA => {
-            let Ok(key) = rsa::RsaPublicKey::from_public_key_der(spki_der) else {
+            let Ok(key) = rsa::PublicKey::from_public_key_der(spki_der) else {
                 return false;
             };
             // RSA keys below 2048 bits are refused, as for JWS (RFC 7518 §3.3).

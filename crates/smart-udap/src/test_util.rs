@@ -244,7 +244,7 @@ impl TestPki {
                 } else {
                     CLIENT_RSA_KEY_PEM
                 };
-                let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)?;
+                let key = rsa::PrivateKey::from_pkcs8_pem(pem)?;
                 let der = key.to_public_key().to_public_key_der()?;
                 (
                     pem.to_owned(),
