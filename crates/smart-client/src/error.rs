@@ -156,6 +156,18 @@ pub enum ClientError {
     #[cfg(feature = "openid")]
     #[error("{0}")]
     IdToken(crate::id_token::IdTokenProblem),
+    /// The server lists the assertion algorithms it accepts, and the configured key's is not
+    /// among them: refused before signing (the server would answer a bare `invalid_client`).
+    #[error(
+        "the server accepts client assertions signed with {} only (token_endpoint_auth_signing_alg_values_supported), but the configured key signs {alg}; register and configure a key of an accepted algorithm",
+        if listed.is_empty() { "none".to_owned() } else { listed.join(", ") }
+    )]
+    AssertionAlgorithmNotAccepted {
+        /// The configured key's algorithm.
+        alg: &'static str,
+        /// What the server lists, control characters escaped, each cut to 32 characters.
+        listed: Vec<String>,
+    },
     /// A [`crate::Flow`] was driven out of order (resumed without a request out, or started
     /// twice): a bug in the driver, not in the server.
     #[error(

@@ -23,6 +23,8 @@ use crate::transport::{HttpClient, HttpOptions, TransportError, TransportErrorKi
 pub struct UreqClient {
     agent: ureq::Agent,
     max_body_bytes: u64,
+    /// The whole-call timeout this transport set, named when a call times out.
+    timeout: Option<Duration>,
 }
 
 impl UreqClient {
@@ -54,6 +56,7 @@ impl UreqClient {
         Ok(Self {
             agent,
             max_body_bytes: options.get_max_body_bytes(),
+            timeout: Some(options.get_timeout()),
         })
     }
 
@@ -64,6 +67,19 @@ impl UreqClient {
         Self {
             agent,
             max_body_bytes,
+            timeout: None,
+        }
+    }
+
+    /// ureq's error as ours, naming the configured timeout when one passed.
+    fn error(&self, error: ureq::Error) -> TransportError {
+        let converted = convert(error);
+        match (converted.kind(), self.timeout) {
+            (TransportErrorKind::Timeout, Some(timeout)) => TransportError::with_detail(
+                TransportErrorKind::Timeout,
+                format!("after {} s", timeout.as_secs()),
+            ),
+            _ => converted,
         }
     }
 }
@@ -79,7 +95,7 @@ impl HttpClient for UreqClient {
             .max_redirects(0)
             .http_status_as_error(false)
             .build();
-        let response = self.agent.run(request).map_err(convert)?;
+        let response = self.agent.run(request).map_err(|error| self.error(error))?;
         let (parts, body) = response.into_parts();
         let limit = self.max_body_bytes;
         // Read one byte past the limit to tell "exactly the limit" from "over it", without
@@ -90,7 +106,7 @@ impl HttpClient for UreqClient {
             .reader()
             .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|error| convert(ureq::Error::from(error)))?;
+            .map_err(|error| self.error(ureq::Error::from(error)))?;
         if bytes.len() as u64 > limit {
             return Err(TransportError::with_detail(
                 TransportErrorKind::BodyTooLarge,
@@ -209,6 +225,7 @@ pub(crate) fn convert(error: ureq::Error) -> TransportError {
         ureq::Error::Tls(_) => TransportErrorKind::Tls,
         #[cfg(feature = "rustls")]
         ureq::Error::Rustls(_) => TransportErrorKind::Tls,
+        ureq::Error::Io(io) if is_failed_lookup(io) => TransportErrorKind::Dns,
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             TransportErrorKind::Timeout
         }
@@ -233,6 +250,21 @@ pub(crate) fn convert(error: ureq::Error) -> TransportError {
     TransportError::new(kind, error)
 }
 
+/// Whether an I/O error is the system resolver's "no such host" (std reports a failed
+/// `getaddrinfo` as a plain I/O error, worded by the C library).
+fn is_failed_lookup(error: &std::io::Error) -> bool {
+    let text = error.to_string();
+    [
+        "failed to lookup address",
+        "Name or service not known",
+        "nodename nor servname",
+        "No address associated with hostname",
+        "Temporary failure in name resolution",
+    ]
+    .iter()
+    .any(|phrase| text.contains(phrase))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +279,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("`rustls` feature"), "{text}");
+    }
+
+    #[test]
+    fn a_failed_lookup_is_a_dns_error_and_a_timeout_names_its_limit() {
+        let lookup = std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        );
+        assert_eq!(
+            convert(ureq::Error::Io(lookup)).kind(),
+            TransportErrorKind::Dns
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            convert(ureq::Error::Io(refused)).kind(),
+            TransportErrorKind::Connect
+        );
+        let options = HttpOptions::new().timeout(Duration::from_secs(7));
+        let client = UreqClient::new(&options).unwrap();
+        let error = client.error(ureq::Error::Timeout(ureq::Timeout::Global));
+        assert_eq!(error.kind(), TransportErrorKind::Timeout);
+        assert_eq!(error.to_string(), "the request timed out (after 7 s)");
     }
 
     fn resolve(resolver: &CachingResolver, uri: &str) -> Result<Vec<SocketAddr>, ureq::Error> {

@@ -248,6 +248,7 @@ impl SmartFlows {
                 }
             }
             log::info!("Requesting access token using authorization code...");
+            flows.check_assertion_algorithm(&auth)?;
             let request = grant.build(&token_url, &auth)?;
             Ok(flows.token_call(request))
         })

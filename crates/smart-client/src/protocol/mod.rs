@@ -202,6 +202,30 @@ impl SmartFlows {
         self.inner.config.http.get_max_body_bytes()
     }
 
+    /// Refuses, before signing, a `private_key_jwt` assertion whose algorithm the discovered
+    /// configuration does not list (a configuration that lists none accepts any).
+    fn check_assertion_algorithm(&self, auth: &ClientAuth) -> Result<(), ClientError> {
+        #[cfg(feature = "private-key-jwt")]
+        if auth.method() == smart_token::AuthMethod::PrivateKeyJwt
+            && let (Some(signer), Some(configuration)) =
+                (&self.inner.config.signer, self.cached_configuration())
+        {
+            let alg = signer.algorithm().as_str();
+            if !configuration.accepts_assertion_algorithm(alg) {
+                let listed = configuration
+                    .token_endpoint_auth_signing_alg_values_supported()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|name| smart_core::display_text(name, 32))
+                    .collect();
+                return Err(ClientError::AssertionAlgorithmNotAccepted { alg, listed });
+            }
+        }
+        #[cfg(not(feature = "private-key-jwt"))]
+        let _ = auth;
+        Ok(())
+    }
+
     /// The client-type authentication, or the error that names what is missing.
     fn auth(&self) -> Result<&ClientAuth, ClientError> {
         self.inner.auth.as_ref().ok_or_else(|| {

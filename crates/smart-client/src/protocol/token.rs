@@ -72,6 +72,7 @@ impl SmartFlows {
         let flows = self.clone();
         self.token_url()?.and_then(move |token_url| {
             log::info!("Refreshing access token...");
+            flows.check_assertion_algorithm(&auth)?;
             let request = grant.build(&token_url, &auth)?;
             flows.token_call(request).map(move |mut token| {
                 token.keep_refresh_token(Some(&kept));
@@ -103,6 +104,7 @@ impl SmartFlows {
         let flows = self.clone();
         self.token_url()?.and_then(move |token_url| {
             log::info!("Requesting backend services access token (client_credentials grant)...");
+            flows.check_assertion_algorithm(&auth)?;
             let request = grant.build(&token_url, &auth)?;
             Ok(flows.token_call(request))
         })

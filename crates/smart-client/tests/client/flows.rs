@@ -1040,3 +1040,35 @@ fn secrets_the_server_echoes_back_are_redacted_from_the_error() {
     token.assert();
     discovery.assert();
 }
+
+#[test]
+fn an_assertion_algorithm_the_server_does_not_list_is_refused_before_signing() {
+    let mut ehr = Ehr::new();
+    let mut document = ehr.document();
+    document["token_endpoint_auth_signing_alg_values_supported"] = json!(["RS384"]);
+    let discovery = ehr
+        .server
+        .mock("GET", "/fhir/.well-known/smart-configuration")
+        .with_status(200)
+        .with_body(document.to_string())
+        .expect(1)
+        .create();
+    let token = ehr.server.mock("POST", "/auth/token").expect(0).create();
+    let client = ehr.client(
+        ehr.config().private_key(crate::es384_key()),
+        ClientType::ConfidentialAsymmetric,
+    );
+    let err = client.backend_services_token(None).unwrap_err();
+    assert!(
+        matches!(err, ClientError::AssertionAlgorithmNotAccepted { alg: "ES384", .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "the server accepts client assertions signed with RS384 only \
+         (token_endpoint_auth_signing_alg_values_supported), but the configured key signs ES384; \
+         register and configure a key of an accepted algorithm"
+    );
+    discovery.assert();
+    token.assert();
+}
