@@ -26,6 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("smart-on-fhir", WITH_CLIENT),
     ("smart-sandbox", WITH_CLIENT_AND_UDAP),
     ("smart-cli", WITH_SANDBOX),
+    ("test-support", WITH_CLIENT),
     ("xtask", &[]),
 ];
 
@@ -459,7 +460,9 @@ fn dependency_direction(packages: &[Package]) -> Vec<String> {
             let permitted = may_use.contains(&dep.name.as_str())
                 || (dep.kind == DepKind::Dev
                     && dep.name == "smart-sandbox"
-                    && SANDBOX_IN_TESTS.contains(&package.name.as_str()));
+                    && SANDBOX_IN_TESTS.contains(&package.name.as_str()))
+                // The shared test helpers (publish = false) serve any crate's tests.
+                || (dep.kind == DepKind::Dev && dep.name == "test-support");
             if !permitted {
                 problems.push(format!(
                     "{} depends on {} ({:?}), which DESIGN.md §3 does not allow: dependencies point down only",

@@ -132,14 +132,45 @@ fn tls_config() -> Result<rustls::ClientConfig, TransportError> {
 fn convert(error: reqwest::Error) -> TransportError {
     let kind = if error.is_timeout() {
         TransportErrorKind::Timeout
+    } else if let Some(kind) = cause_kind(&error) {
+        kind
     } else if error.is_connect() {
         TransportErrorKind::Connect
+    } else if error.is_builder() {
+        TransportErrorKind::Request
     } else if error.is_body() || error.is_decode() {
         TransportErrorKind::Io
-    } else if error.is_builder() || error.is_request() {
-        TransportErrorKind::Request
     } else {
+        // hyper's own errors: an answer that is not HTTP, or a connection closed mid-answer.
         TransportErrorKind::Protocol
     };
     TransportError::new(kind, error.without_url())
+}
+
+/// The kind named by the first telling cause in the chain: TLS (rustls' errors, which
+/// tokio-rustls wraps in an I/O error), then the I/O error kinds the ureq transport maps too.
+fn cause_kind(error: &reqwest::Error) -> Option<TransportErrorKind> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.is::<rustls::Error>() {
+            return Some(TransportErrorKind::Tls);
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(<dyn std::error::Error + Send + Sync>::is::<rustls::Error>)
+            {
+                return Some(TransportErrorKind::Tls);
+            }
+            return Some(match io.kind() {
+                std::io::ErrorKind::TimedOut => TransportErrorKind::Timeout,
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable => {
+                    TransportErrorKind::Connect
+                }
+                _ => TransportErrorKind::Io,
+            });
+        }
+        cause = current.source();
+    }
+    None
 }

@@ -1060,7 +1060,10 @@ fn an_assertion_algorithm_the_server_does_not_list_is_refused_before_signing() {
     );
     let err = client.backend_services_token(None).unwrap_err();
     assert!(
-        matches!(err, ClientError::AssertionAlgorithmNotAccepted { alg: "ES384", .. }),
+        matches!(
+            err,
+            ClientError::AssertionAlgorithmNotAccepted { alg: "ES384", .. }
+        ),
         "{err:?}"
     );
     assert_eq!(

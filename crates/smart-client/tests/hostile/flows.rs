@@ -1,5 +1,5 @@
-//! The five flows that meet hostile answers, each driven through the public API with the
-//! default ureq transport over loopback.
+//! The five flows that meet hostile answers, each driven through the public API of both
+//! shells (the blocking one over ureq, the async one over reqwest) over loopback.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -12,8 +12,8 @@ use smart_client::token::{
 };
 use smart_client::{
     AuthorizeOptions, ClientConfig, ClientError, ClientType, HttpOptions, IntrospectWith,
-    SmartClient,
 };
+use test_support::{Client, Shell};
 
 /// The whole-call timeout of every client in this suite.
 pub(crate) const TIMEOUT: Duration = Duration::from_millis(1500);
@@ -71,13 +71,13 @@ impl Flow {
     /// Runs the flow against the server at `root` (`http://127.0.0.1:<port>`): the result,
     /// and how long the call that meets the hostile answer took (set-up, the authorization
     /// request and the introspection flow's discovery excluded).
-    pub(crate) fn run(self, root: &str) -> (Result<Got, ClientError>, Duration) {
+    pub(crate) fn run(self, root: &str, shell: Shell) -> (Result<Got, ClientError>, Duration) {
         let mut call = Duration::ZERO;
-        let result = self.run_timed(root, &mut call);
+        let result = self.run_timed(root, shell, &mut call);
         (result, call)
     }
 
-    fn run_timed(self, root: &str, call: &mut Duration) -> Result<Got, ClientError> {
+    fn run_timed(self, root: &str, shell: Shell, call: &mut Duration) -> Result<Got, ClientError> {
         let builder = ClientConfig::builder(format!("{root}/fhir"))
             .client_id("hostile-test-app")
             .redirect_uri("https://app.example/callback")
@@ -98,7 +98,7 @@ impl Flow {
                 .token_endpoint(format!("{root}/token"))
                 .assertion_signer(signer()),
         };
-        let client = SmartClient::new(builder.build()?, ClientType::Public)?;
+        let client = Client::of(shell, builder.build()?, ClientType::Public)?;
         let timed = |call: &mut Duration, f: &dyn Fn() -> Result<Got, ClientError>| {
             let started = Instant::now();
             let result = f();

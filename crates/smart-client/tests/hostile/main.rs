@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use crate::expect::{Expect, check, describe};
 use crate::flows::{CAP, FLOWS, Flow, TIMEOUT, WELL_KNOWN, discovery_document};
 use crate::server::{Answer, Server};
+use test_support::{SHELLS, Shell};
 
 /// Slack on top of the timeout for a flow to report back (two cores, debug build, every flow
 /// of a case at once). A flow that takes longer has hung.
@@ -55,13 +56,15 @@ pub(crate) struct Ctx {
     pub(crate) other_port: u16,
 }
 
-/// Runs one case against every flow at once, then checks each outcome.
+/// Runs one case against every flow through both shells at once, then checks each outcome:
+/// the same answer must give the same typed result in either shell.
 pub(crate) fn run_case(name: &str, answer: fn(&Ctx) -> Answer, expect: &Expect) {
     let memory_before = memory::Usage::now();
     let failures: Vec<String> = thread::scope(|scope| {
         let handles: Vec<_> = FLOWS
             .iter()
-            .map(|&flow| scope.spawn(move || run_flow(name, flow, answer, expect)))
+            .flat_map(|&flow| SHELLS.map(|shell| (flow, shell)))
+            .map(|(flow, shell)| scope.spawn(move || run_flow(name, flow, shell, answer, expect)))
             .collect();
         handles
             .into_iter()
@@ -83,6 +86,7 @@ pub(crate) fn run_case(name: &str, answer: fn(&Ctx) -> Answer, expect: &Expect) 
 fn run_flow(
     name: &str,
     flow: Flow,
+    shell: Shell,
     answer: fn(&Ctx) -> Answer,
     expect: &Expect,
 ) -> Result<(), String> {
@@ -115,46 +119,50 @@ fn run_flow(
     let (sender, receiver) = mpsc::channel();
     let started = Instant::now();
     thread::spawn(move || {
-        let _ = sender.send(flow.run(&root));
+        let _ = sender.send(flow.run(&root, shell));
     });
     let (result, call) = match receiver.recv_timeout(TIMEOUT + MARGIN) {
         Ok(outcome) => outcome,
         Err(mpsc::RecvTimeoutError::Timeout) => {
             return Err(format!(
-                "{name} / {flow:?}: no answer within {:?}: the flow hung",
+                "{name} / {flow:?} / {shell:?}: no answer within {:?}: the flow hung",
                 TIMEOUT + MARGIN
             ));
         }
         Err(mpsc::RecvTimeoutError::Disconnected) => {
-            return Err(format!("{name} / {flow:?}: the flow panicked"));
+            return Err(format!("{name} / {flow:?} / {shell:?}: the flow panicked"));
         }
     };
     let elapsed = started.elapsed();
     eprintln!(
-        "{name:<28} {:<16} {} (call {} ms, flow {} ms)",
-        format!("{flow:?}"),
+        "{name:<28} {:<26} {} (call {} ms, flow {} ms)",
+        format!("{flow:?} / {shell:?}"),
         describe(&result),
         call.as_millis(),
         elapsed.as_millis()
     );
-    let outcome = check(flow, expect, &result, call, &hostile, &other)
-        .map_err(|problem| format!("{name} / {flow:?}: {problem}; got {}", describe(&result)));
+    let outcome = check(flow, expect, &result, call, &hostile, &other).map_err(|problem| {
+        format!(
+            "{name} / {flow:?} / {shell:?}: {problem}; got {}",
+            describe(&result)
+        )
+    });
 
     // A streamed body stops being sent once the client hangs up: at most the cap plus what
     // the socket buffers took was ever written.
     if hostile.streams_served() > 0 {
         if !hostile.wait_idle(Duration::from_secs(10)) {
             return Err(format!(
-                "{name} / {flow:?}: the server was still streaming 10 s after the client gave up"
+                "{name} / {flow:?} / {shell:?}: the server was still streaming 10 s after the client gave up"
             ));
         }
         let written = hostile.body_bytes_written();
         eprintln!(
-            "{name:<28} {flow:?}: the server wrote {written} body bytes before the client hung up"
+            "{name:<28} {flow:?} / {shell:?}: the server wrote {written} body bytes before the client hung up"
         );
         if written > CAP + SOCKET_SLACK {
             return Err(format!(
-                "{name} / {flow:?}: {written} body bytes were accepted from the server; the cap is {CAP}"
+                "{name} / {flow:?} / {shell:?}: {written} body bytes were accepted from the server; the cap is {CAP}"
             ));
         }
     }

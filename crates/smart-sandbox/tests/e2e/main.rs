@@ -18,9 +18,7 @@ use smart_client::{
 };
 use smart_sandbox::{LaunchContext, Sandbox, demo};
 
-mod shells;
-
-use shells::{Client, both_shells};
+use test_support::{Client, both_shells};
 
 fn builder(sandbox: &Sandbox, client_id: &str) -> ClientConfigBuilder {
     ClientConfig::builder(sandbox.base_url())

@@ -1,11 +1,10 @@
-//! One test table, two shells: every end-to-end test runs once through the blocking
-//! `SmartClient` (ureq) and once through the async `AsyncSmartClient` (reqwest), with the same
-//! inputs and the same expected results.
+#![doc = include_str!("../README.md")]
 
 use std::cell::Cell;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use smart_client::discovery::SmartConfiguration;
 use smart_client::token::scope::ScopeSet;
 use smart_client::token::{
     AccessToken, IdToken, IntrospectionResponse, RefreshToken, TokenRef, TokenResponse,
@@ -15,26 +14,34 @@ use smart_client::{
     ClientType, IdTokenClaims, IntrospectWith, PendingAuthorization, Registration, SmartClient,
 };
 
-/// Which shell the current test drives.
+/// Which shell a test drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shell {
+pub enum Shell {
+    /// `SmartClient` over ureq.
     Blocking,
+    /// `AsyncSmartClient` over reqwest.
     Async,
 }
+
+/// Both shells, for tables that iterate over them.
+pub const SHELLS: [Shell; 2] = [Shell::Blocking, Shell::Async];
 
 thread_local! {
     static SHELL: Cell<Shell> = const { Cell::new(Shell::Blocking) };
 }
 
-/// Runs `test` with clients of `shell`.
-pub(crate) fn run(shell: Shell, test: impl FnOnce()) {
+/// Runs `test` with clients of `shell` (what [`Client::new`] makes on this thread).
+pub fn run(shell: Shell, test: impl FnOnce()) {
     SHELL.with(|current| current.set(shell));
     test();
 }
 
-/// A client of the current test's shell, with the blocking shell's signatures.
-pub(crate) enum Client {
+/// A client of either shell, with the blocking shell's signatures.
+#[derive(Debug)]
+pub enum Client {
+    /// The blocking shell.
     Blocking(SmartClient),
+    /// The async shell and the runtime its calls run on.
     Async(AsyncSmartClient, Arc<tokio::runtime::Runtime>),
 }
 
@@ -49,8 +56,30 @@ macro_rules! on_shell {
 }
 
 impl Client {
-    pub(crate) fn new(config: ClientConfig, client_type: ClientType) -> Result<Self, ClientError> {
-        match SHELL.with(Cell::get) {
+    /// A client of the shell set by [`run`] on this thread (blocking by default).
+    ///
+    /// # Errors
+    ///
+    /// As the shells' constructors.
+    pub fn new(config: ClientConfig, client_type: ClientType) -> Result<Self, ClientError> {
+        Self::of(SHELL.with(Cell::get), config, client_type)
+    }
+
+    /// A client of `shell`.
+    ///
+    /// # Errors
+    ///
+    /// As the shells' constructors.
+    ///
+    /// # Panics
+    ///
+    /// When no tokio runtime can be made (a test environment problem).
+    pub fn of(
+        shell: Shell,
+        config: ClientConfig,
+        client_type: ClientType,
+    ) -> Result<Self, ClientError> {
+        match shell {
             Shell::Blocking => SmartClient::new(config, client_type).map(Self::Blocking),
             Shell::Async => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,14 +93,46 @@ impl Client {
         }
     }
 
-    pub(crate) fn authorize(
+    /// `discover` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn discover(&self) -> Result<Arc<SmartConfiguration>, ClientError> {
+        on_shell!(self.discover())
+    }
+
+    /// `fhir_get` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn fhir_get(
+        &self,
+        token: &AccessToken,
+        path: &str,
+    ) -> Result<http::Response<Vec<u8>>, ClientError> {
+        on_shell!(self.fhir_get(token, path))
+    }
+
+    /// `authorize` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn authorize(
         &self,
         options: AuthorizeOptions,
     ) -> Result<AuthorizationRequest, ClientError> {
         on_shell!(self.authorize(options))
     }
 
-    pub(crate) fn complete_authorization(
+    /// `complete_authorization` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn complete_authorization(
         &self,
         callback: &str,
         pending: &PendingAuthorization,
@@ -79,7 +140,12 @@ impl Client {
         on_shell!(self.complete_authorization(callback, pending))
     }
 
-    pub(crate) fn verify_id_token(
+    /// `verify_id_token` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn verify_id_token(
         &self,
         id_token: &IdToken,
         nonce: Option<&str>,
@@ -87,7 +153,12 @@ impl Client {
         on_shell!(self.verify_id_token(id_token, nonce))
     }
 
-    pub(crate) fn read_resource(
+    /// `read_resource` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn read_resource(
         &self,
         token: &AccessToken,
         path: &str,
@@ -95,7 +166,12 @@ impl Client {
         on_shell!(self.read_resource(token, path))
     }
 
-    pub(crate) fn refresh(
+    /// `refresh` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn refresh(
         &self,
         refresh_token: &RefreshToken,
         scope: Option<&ScopeSet>,
@@ -103,14 +179,24 @@ impl Client {
         on_shell!(self.refresh(refresh_token, scope))
     }
 
-    pub(crate) fn backend_services_token(
+    /// `backend_services_token` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn backend_services_token(
         &self,
         scopes: Option<&ScopeSet>,
     ) -> Result<TokenResponse, ClientError> {
         on_shell!(self.backend_services_token(scopes))
     }
 
-    pub(crate) fn introspect(
+    /// `introspect` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn introspect(
         &self,
         token: TokenRef<'_>,
         with: IntrospectWith<'_>,
@@ -118,11 +204,21 @@ impl Client {
         on_shell!(self.introspect(token, with))
     }
 
-    pub(crate) fn revoke(&self, token: TokenRef<'_>) -> Result<(), ClientError> {
+    /// `revoke` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn revoke(&self, token: TokenRef<'_>) -> Result<(), ClientError> {
         on_shell!(self.revoke(token))
     }
 
-    pub(crate) fn register(
+    /// `register` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn register(
         &self,
         metadata: &Map<String, Value>,
         initial_access_token: Option<&AccessToken>,
@@ -131,8 +227,9 @@ impl Client {
     }
 }
 
-/// Each `#[test] fn name() { ... }` becomes a module `name` with the test `blocking` and the
+/// Each `fn name() { ... }` (a `#[test]` on it is allowed and dropped) becomes a module `name` with the test `blocking` and the
 /// test `async_shell`, both running the same body.
+#[macro_export]
 macro_rules! both_shells {
     ($( $(#[$meta:meta])* fn $name:ident() $body:block )*) => {
         $(
@@ -149,16 +246,14 @@ macro_rules! both_shells {
 
                 #[test]
                 fn blocking() {
-                    crate::shells::run(crate::shells::Shell::Blocking, body);
+                    $crate::run($crate::Shell::Blocking, body);
                 }
 
                 #[test]
                 fn async_shell() {
-                    crate::shells::run(crate::shells::Shell::Async, body);
+                    $crate::run($crate::Shell::Async, body);
                 }
             }
         )*
     };
 }
-
-pub(crate) use both_shells;
