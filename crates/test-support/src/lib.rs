@@ -36,8 +36,9 @@ pub fn run(shell: Shell, test: impl FnOnce()) {
     test();
 }
 
-/// A client of either shell, with the blocking shell's signatures.
-#[derive(Debug)]
+/// A client of either shell, with the blocking shell's signatures. Clones share the
+/// shell's caches (and the runtime).
+#[derive(Debug, Clone)]
 pub enum Client {
     /// The blocking shell.
     Blocking(SmartClient),
@@ -91,6 +92,46 @@ impl Client {
                 Ok(Self::Async(client, Arc::new(runtime)))
             }
         }
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &ClientConfig {
+        match self {
+            Self::Blocking(client) => client.config(),
+            Self::Async(client, _) => client.config(),
+        }
+    }
+
+    /// The client type.
+    #[must_use]
+    pub fn client_type(&self) -> ClientType {
+        match self {
+            Self::Blocking(client) => client.client_type(),
+            Self::Async(client, _) => client.client_type(),
+        }
+    }
+
+    /// `token_endpoint` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn token_endpoint(&self) -> Result<smart_client::core::TokenUrl, ClientError> {
+        on_shell!(self.token_endpoint())
+    }
+
+    /// `exchange_code` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn exchange_code(
+        &self,
+        code: &smart_client::token::AuthorizationCode,
+        pending: &PendingAuthorization,
+    ) -> Result<TokenResponse, ClientError> {
+        on_shell!(self.exchange_code(code, pending))
     }
 
     /// `discover` of the shell.

@@ -11,8 +11,9 @@ use smart_client::{
 use smart_token::{ClientSecret, ErrorCode};
 
 use crate::{Ehr, REDIRECT_URI, token_body};
+use test_support::both_shells;
 
-fn pending(ehr: &mut Ehr) -> (SmartClient, PendingAuthorization) {
+fn pending(ehr: &mut Ehr) -> (test_support::Client, PendingAuthorization) {
     ehr.serve_discovery(1);
     let client = ehr.client(ehr.config(), ClientType::Public);
     let pending = client
@@ -22,7 +23,7 @@ fn pending(ehr: &mut Ehr) -> (SmartClient, PendingAuthorization) {
     (client, pending)
 }
 
-#[test]
+both_shells! {
 fn state_mismatch_is_refused_before_any_exchange() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
@@ -38,8 +39,9 @@ fn state_mismatch_is_refused_before_any_exchange() {
     assert!(matches!(err, ClientError::MissingState), "{err:?}");
     token.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn error_callbacks_are_typed() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
@@ -97,8 +99,9 @@ fn error_callbacks_are_typed() {
         .unwrap_err();
     assert!(matches!(err, ClientError::StateMismatch));
 }
+}
 
-#[test]
+both_shells! {
 fn missing_code_is_an_error() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
@@ -112,8 +115,9 @@ fn missing_code_is_an_error() {
         .unwrap_err();
     assert!(matches!(err, ClientError::MissingCode), "{err:?}");
 }
+}
 
-#[test]
+both_shells! {
 fn iss_from_another_server_is_refused() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
@@ -126,8 +130,9 @@ fn iss_from_another_server_is_refused() {
         .unwrap_err();
     assert!(matches!(err, ClientError::IssuerMismatch { .. }), "{err:?}");
 }
+}
 
-#[test]
+both_shells! {
 fn a_tampered_pending_authorization_cannot_send_the_code_over_http() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
@@ -144,8 +149,9 @@ fn a_tampered_pending_authorization_cannot_send_the_code_over_http() {
         "{err}"
     );
 }
+}
 
-#[test]
+both_shells! {
 fn pending_authorization_survives_a_session_store() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
@@ -169,8 +175,9 @@ fn pending_authorization_survives_a_session_store() {
         .unwrap();
     token.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn unencoded_urls_in_request_targets_and_queries_are_read() {
     let mut ehr = Ehr::new();
     let (client, pending) = pending(&mut ehr);
@@ -201,6 +208,7 @@ fn unencoded_urls_in_request_targets_and_queries_are_read() {
         )
         .unwrap_err();
     assert!(matches!(err, ClientError::IssuerMismatch { .. }), "{err:?}");
+}
 }
 
 /// A transport for `https://ehr.example` that records every request and never reaches

@@ -2,8 +2,9 @@
 
 use smart_client::{ClientConfig, ClientError, ConfigError};
 use smart_token::ClientSecret;
+use test_support::both_shells;
 
-#[test]
+both_shells! {
 fn every_offending_url_is_listed_once() {
     let err = ClientConfig::builder("http://ehr.example/fhir")
         .redirect_uri("not-a-url")
@@ -29,8 +30,9 @@ fn every_offending_url_is_listed_once() {
     // The defaulted issuer is not reported twice (safire lists base_url, issuer).
     assert!(!text.contains("issuer"), "{text}");
 }
+}
 
-#[test]
+both_shells! {
 fn loopback_http_needs_the_opt_in() {
     let err = ClientConfig::builder("http://127.0.0.1:8080/fhir")
         .build()
@@ -52,8 +54,9 @@ fn loopback_http_needs_the_opt_in() {
         .unwrap_err();
     assert!(matches!(err, ConfigError::Urls(_)));
 }
+}
 
-#[test]
+both_shells! {
 fn issuer_defaults_to_base_url_exactly() {
     let config = ClientConfig::builder("https://ehr.example/fhir/")
         .build()
@@ -65,8 +68,9 @@ fn issuer_defaults_to_base_url_exactly() {
         .unwrap();
     assert_eq!(config.issuer().as_str(), "https://ehr.example/fhir-aud");
 }
+}
 
-#[test]
+both_shells! {
 fn jwks_uri_follows_the_https_rule_like_every_url() {
     // Loopback http:// with the opt-in: accepted (a development server on this machine
     // fetches it from there; the message asking for the opt-in must not be a dead end).
@@ -95,8 +99,9 @@ fn jwks_uri_follows_the_https_rule_like_every_url() {
         .unwrap_err();
     assert!(err.to_string().contains("jwks_uri"), "{err}");
 }
+}
 
-#[test]
+both_shells! {
 fn native_app_redirect_uris_are_accepted() {
     for redirect in [
         "com.example.app:/oauth2redirect",
@@ -120,8 +125,9 @@ fn native_app_redirect_uris_are_accepted() {
         .unwrap_err();
     assert!(err.to_string().contains("redirect_uri"), "{err}");
 }
+}
 
-#[test]
+both_shells! {
 fn debug_masks_secrets_and_keys() {
     let key = crate::es384_key();
     let config = ClientConfig::builder("https://ehr.example/fhir")
@@ -137,8 +143,9 @@ fn debug_masks_secrets_and_keys() {
     assert!(text.contains("k1"), "{text}");
     assert!(!text.contains("PRIVATE"), "{text}");
 }
+}
 
-#[test]
+both_shells! {
 fn kid_defaults_to_the_thumbprint() {
     let key = crate::es384_key();
     let thumbprint = key.thumbprint();
@@ -148,8 +155,9 @@ fn kid_defaults_to_the_thumbprint() {
         .unwrap();
     assert_eq!(config.assertion_signer().unwrap().kid(), thumbprint);
 }
+}
 
-#[test]
+both_shells! {
 fn a_key_that_does_not_fit_the_algorithm_is_refused_at_build() {
     let err = ClientConfig::builder("https://ehr.example/fhir")
         .private_key(crate::es384_key())
@@ -157,6 +165,7 @@ fn a_key_that_does_not_fit_the_algorithm_is_refused_at_build() {
         .build()
         .unwrap_err();
     assert!(matches!(err, ConfigError::Assertion(_)), "{err:?}");
+}
 }
 
 #[test]

@@ -6,8 +6,9 @@ use smart_client::{ClientError, ClientType};
 use smart_discovery::DiscoveryError;
 
 use crate::Ehr;
+use test_support::both_shells;
 
-#[test]
+both_shells! {
 fn discovery_is_lazy_and_cached() {
     let mut ehr = Ehr::new();
     let mock = ehr.serve_discovery(1);
@@ -19,8 +20,9 @@ fn discovery_is_lazy_and_cached() {
     assert_eq!(first.token_endpoint().unwrap().as_str(), ehr.token_url());
     mock.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn configured_endpoints_skip_discovery() {
     let mut ehr = Ehr::new();
     let discovery = ehr.serve_discovery(0);
@@ -40,8 +42,9 @@ fn configured_endpoints_skip_discovery() {
     discovery.assert();
     token.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn failures_are_reported_with_url_and_status_and_not_cached() {
     let mut ehr = Ehr::new();
     let not_found = ehr
@@ -76,8 +79,9 @@ fn failures_are_reported_with_url_and_status_and_not_cached() {
     client.discover().unwrap();
     ok.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn server_errors_and_html_pages() {
     let mut ehr = Ehr::new();
     ehr.server
@@ -106,8 +110,9 @@ fn server_errors_and_html_pages() {
     );
     assert!(!err.to_string().contains("Please log in"));
 }
+}
 
-#[test]
+both_shells! {
 fn an_http_token_endpoint_in_discovery_is_rejected() {
     let mut ehr = Ehr::new();
     let mut document = ehr.document();
@@ -131,8 +136,9 @@ fn an_http_token_endpoint_in_discovery_is_rejected() {
     );
     assert!(err.to_string().contains("token_endpoint"), "{err}");
 }
+}
 
-#[test]
+both_shells! {
 fn capability_statement_fallback_is_opt_in() {
     let mut ehr = Ehr::new();
     ehr.server
@@ -169,8 +175,9 @@ fn capability_statement_fallback_is_opt_in() {
     );
     capability.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn redirects_on_discovery_follow_the_policy() {
     let mut ehr = Ehr::new();
     // A relative redirect to another path on the same (loopback, opted-in) server is followed.
@@ -230,4 +237,5 @@ fn redirects_on_discovery_follow_the_policy() {
     let err = client.discover().unwrap_err();
     assert!(err.to_string().contains("more than 3 redirects"), "{err}");
     looping.assert();
+}
 }

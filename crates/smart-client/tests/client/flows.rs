@@ -14,6 +14,7 @@ use smart_jwt_assertion::{Algorithm, JwkSet, PrivateKey, verify_compact};
 use smart_token::{AccessToken, ClientSecret, RefreshToken, TokenRef};
 
 use crate::{CLIENT_ID, Ehr, REDIRECT_URI, SECRET, form_exactly, token_body};
+use test_support::both_shells;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -78,7 +79,7 @@ fn assertion_matcher(
     }
 }
 
-#[test]
+both_shells! {
 fn authorization_url_has_every_parameter_and_keeps_the_endpoint_query() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -144,8 +145,9 @@ fn authorization_url_has_every_parameter_and_keeps_the_endpoint_query() {
             .matches(pending.state().expose_secret())
     );
 }
+}
 
-#[test]
+both_shells! {
 fn post_authorization_returns_the_form() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -175,8 +177,9 @@ fn post_authorization_returns_the_form() {
     assert!(html.contains("method=\"post\""));
     assert!(html.contains(request.pending().state().expose_secret()));
 }
+}
 
-#[test]
+both_shells! {
 fn reserved_authorization_parameters_cannot_be_overridden() {
     for name in [
         "state",
@@ -188,11 +191,12 @@ fn reserved_authorization_parameters_cannot_be_overridden() {
         assert!(AuthorizeOptions::new().param(name, "x").is_err(), "{name}");
     }
 }
+}
 
 /// Runs an authorization, then exchanges the code against the mock token endpoint.
 fn code_flow(
     ehr: &mut Ehr,
-    client: &smart_client::SmartClient,
+    client: &test_support::Client,
     expected_auth: &dyn Fn(mockito::Mock, &str) -> mockito::Mock,
 ) {
     let request = client.authorize(AuthorizeOptions::new()).unwrap();
@@ -219,7 +223,7 @@ fn code_flow(
     mock.assert();
 }
 
-#[test]
+both_shells! {
 fn code_exchange_public() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -235,8 +239,9 @@ fn code_exchange_public() {
             ]))
     });
 }
+}
 
-#[test]
+both_shells! {
 fn code_exchange_symmetric_basic_raw() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -258,8 +263,9 @@ fn code_exchange_symmetric_basic_raw() {
             ]))
     });
 }
+}
 
-#[test]
+both_shells! {
 fn code_exchange_symmetric_post() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -281,8 +287,9 @@ fn code_exchange_symmetric_post() {
             ]))
     });
 }
+}
 
-#[test]
+both_shells! {
 fn code_exchange_asymmetric() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -321,8 +328,9 @@ fn code_exchange_asymmetric() {
     });
     assert_eq!(jtis.lock().unwrap().len(), 1);
 }
+}
 
-#[test]
+both_shells! {
 fn refresh_for_every_client_type_and_fresh_assertions() {
     let key = crate::es384_key();
     let kid = "kid-2";
@@ -395,8 +403,9 @@ fn refresh_for_every_client_type_and_fresh_assertions() {
     assert_eq!(jtis.len(), 2);
     assert_ne!(jtis[0], jtis[1], "every refresh carries a fresh assertion");
 }
+}
 
-#[test]
+both_shells! {
 fn narrower_refresh_scope() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -418,8 +427,9 @@ fn narrower_refresh_scope() {
         .unwrap();
     mock.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn clones_share_discovery_and_each_type_authenticates_as_built() {
     let mut ehr = Ehr::new();
     let discovery = ehr.serve_discovery(2);
@@ -470,6 +480,7 @@ fn clones_share_discovery_and_each_type_authenticates_as_built() {
     symmetric.assert();
     discovery.assert();
 }
+}
 
 #[test]
 fn a_confidential_client_without_its_credentials_is_refused_when_built() {
@@ -499,7 +510,7 @@ fn basic_raw() -> String {
     )
 }
 
-#[test]
+both_shells! {
 fn basic_rfc6749_form_encodes_both_parts_first() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -529,8 +540,9 @@ fn basic_rfc6749_form_encodes_both_parts_first() {
     client.refresh(&RefreshToken::new("rt"), None).unwrap();
     mock.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn jwks_uri_is_the_assertions_jku() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -574,8 +586,9 @@ fn jwks_uri_is_the_assertions_jku() {
     );
     assert_eq!(headers[0]["kid"], "kid-jku");
 }
+}
 
-#[test]
+both_shells! {
 fn backend_services() {
     let key = crate::es384_key();
     let kid = "backend-kid";
@@ -619,8 +632,9 @@ fn backend_services() {
         "configuration missing: private_key (needed to authenticate to the token endpoint)"
     );
 }
+}
 
-#[test]
+both_shells! {
 fn token_errors_carry_the_oauth_fields() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -643,8 +657,9 @@ fn token_errors_carry_the_oauth_fields() {
             .starts_with("token request failed — HTTP 400 — invalid_grant — Code expired")
     );
 }
+}
 
-#[test]
+both_shells! {
 fn introspection_and_revocation() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -701,6 +716,7 @@ fn introspection_and_revocation() {
     by_bearer.assert();
     revoke.assert();
 }
+}
 
 /// A form value the matcher does not compare (the assertion, checked on its own).
 const ANY: &str = "<any>";
@@ -731,7 +747,7 @@ fn fields_then(
 /// `extra`.
 fn introspect_and_revoke(
     ehr: &mut Ehr,
-    client: &smart_client::SmartClient,
+    client: &test_support::Client,
     auth_fields: &[(&str, &str)],
     extra: impl Fn(&mockito::Request) -> bool + Clone + Send + Sync + 'static,
 ) {
@@ -782,7 +798,7 @@ fn no_authorization_header(request: &mockito::Request) -> bool {
     !request.has_header("authorization")
 }
 
-#[test]
+both_shells! {
 fn introspection_and_revocation_public() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -794,8 +810,9 @@ fn introspection_and_revocation_public() {
         no_authorization_header,
     );
 }
+}
 
-#[test]
+both_shells! {
 fn introspection_and_revocation_client_secret_post() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -812,8 +829,9 @@ fn introspection_and_revocation_client_secret_post() {
         no_authorization_header,
     );
 }
+}
 
-#[test]
+both_shells! {
 fn introspection_and_revocation_private_key_jwt() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -845,8 +863,9 @@ fn introspection_and_revocation_private_key_jwt() {
     assert_eq!(jtis.len(), 2);
     assert_ne!(jtis[0], jtis[1], "a fresh assertion for each call");
 }
+}
 
-#[test]
+both_shells! {
 fn endpoints_not_advertised() {
     let mut ehr = Ehr::new();
     let mut document = ehr.document();
@@ -875,8 +894,9 @@ fn endpoints_not_advertised() {
         "{err:?}"
     );
 }
+}
 
-#[test]
+both_shells! {
 fn dynamic_client_registration() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -935,8 +955,9 @@ fn dynamic_client_registration() {
         "{err}"
     );
 }
+}
 
-#[test]
+both_shells! {
 fn registration_without_client_id_lists_field_names_only() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -953,8 +974,9 @@ fn registration_without_client_id_lists_field_names_only() {
         "{text}"
     );
 }
+}
 
-#[test]
+both_shells! {
 fn fhir_reads_send_the_token_only_below_the_base() {
     let mut ehr = Ehr::new();
     let read = ehr
@@ -1007,8 +1029,9 @@ fn fhir_reads_send_the_token_only_below_the_base() {
     client.fhir_get(&token, "Observation?patient=p-1").unwrap();
     absolute.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn secrets_the_server_echoes_back_are_redacted_from_the_error() {
     let mut ehr = Ehr::new();
     let discovery = ehr.serve_discovery(1);
@@ -1040,8 +1063,9 @@ fn secrets_the_server_echoes_back_are_redacted_from_the_error() {
     token.assert();
     discovery.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn an_assertion_algorithm_the_server_does_not_list_is_refused_before_signing() {
     let mut ehr = Ehr::new();
     let mut document = ehr.document();
@@ -1074,4 +1098,5 @@ fn an_assertion_algorithm_the_server_does_not_list_is_refused_before_signing() {
     );
     discovery.assert();
     token.assert();
+}
 }

@@ -7,6 +7,7 @@ use smart_jwt_assertion::{Algorithm, PrivateKey, sign_compact};
 use smart_token::IdToken;
 
 use crate::{CLIENT_ID, Ehr};
+use test_support::both_shells;
 
 fn object(value: &Value) -> Map<String, Value> {
     value.as_object().cloned().unwrap()
@@ -66,7 +67,7 @@ fn claims(ehr: &Ehr) -> Value {
     })
 }
 
-#[test]
+both_shells! {
 fn a_good_id_token_verifies_and_names_the_user() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -87,8 +88,9 @@ fn a_good_id_token_verifies_and_names_the_user() {
     client.verify_id_token(&token, None).unwrap();
     jwks.assert();
 }
+}
 
-#[test]
+both_shells! {
 fn forged_and_foreign_tokens_are_refused() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -157,8 +159,9 @@ fn forged_and_foreign_tokens_are_refused() {
         "{err:?}"
     );
 }
+}
 
-#[test]
+both_shells! {
 fn rotated_keys_are_fetched_again_once() {
     let mut ehr = Ehr::new();
     ehr.serve_discovery(1);
@@ -176,4 +179,5 @@ fn rotated_keys_are_fetched_again_once() {
         .verify_id_token(&sign(&new, "new", &claims(&ehr)), None)
         .unwrap();
     second.assert();
+}
 }

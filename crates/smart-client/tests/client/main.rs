@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use mockito::{Server, ServerGuard};
 use serde_json::json;
-use smart_client::{ClientConfig, ClientConfigBuilder, ClientType, HttpOptions, SmartClient};
+use smart_client::{ClientConfig, ClientConfigBuilder, ClientType, HttpOptions};
 use smart_jwt_assertion::PrivateKey;
+use test_support::Client;
 
 pub(crate) const CLIENT_ID: &str = "my-app";
 pub(crate) const SECRET: &str = "s3cr3t:+/=%";
@@ -92,12 +93,9 @@ impl Ehr {
         clippy::unused_self,
         reason = "reads as ehr.client(...), next to ehr.config()"
     )]
-    pub(crate) fn client(
-        &self,
-        builder: ClientConfigBuilder,
-        client_type: ClientType,
-    ) -> SmartClient {
-        SmartClient::new(builder.build().unwrap(), client_type).unwrap()
+    pub(crate) fn client(&self, builder: ClientConfigBuilder, client_type: ClientType) -> Client {
+        // The shell of the running test (both_shells! runs each test with both).
+        Client::new(builder.build().unwrap(), client_type).unwrap()
     }
 }
 
