@@ -12,6 +12,7 @@ pub mod form;
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub mod json;
 mod random;
+#[cfg(feature = "url")]
 mod redact;
 mod secret;
 #[cfg(feature = "url")]
@@ -24,6 +25,8 @@ mod url_types;
 pub use client_id::{ClientId, ClientIdError};
 pub use clock::{Clock, FixedClock, SystemClock, unix_seconds};
 pub use random::{OsRandom, RandomError, RandomSource};
+#[cfg(feature = "url")]
+#[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use redact::{REDACTED, Redactions};
 pub use secret::{Secret, ct_eq};
 #[cfg(feature = "url")]
