@@ -204,6 +204,10 @@ impl SmartFlows {
 
     /// Refuses, before signing, a `private_key_jwt` assertion whose algorithm the discovered
     /// configuration does not list (a configuration that lists none accepts any).
+    #[cfg_attr(
+        not(feature = "private-key-jwt"),
+        allow(clippy::unused_self, clippy::unnecessary_wraps)
+    )]
     fn check_assertion_algorithm(&self, auth: &ClientAuth) -> Result<(), ClientError> {
         #[cfg(feature = "private-key-jwt")]
         if auth.method() == smart_token::AuthMethod::PrivateKeyJwt
