@@ -23,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["smart-core", "smart-jwt-assertion", "smart-token"],
     ),
     ("smart-client", LOWER),
+    ("smart-session", WITH_CLIENT),
     ("smart-on-fhir", WITH_CLIENT),
     ("smart-sandbox", WITH_CLIENT_AND_UDAP),
     ("smart-cli", WITH_SANDBOX),
@@ -66,7 +67,12 @@ const WITH_SANDBOX: &[&str] = &[
 ];
 
 /// Crates whose tests may also use the sandbox (end-to-end tests over real HTTP).
-const SANDBOX_IN_TESTS: &[&str] = &["smart-client", "smart-on-fhir", "smart-cli"];
+const SANDBOX_IN_TESTS: &[&str] = &[
+    "smart-client",
+    "smart-session",
+    "smart-on-fhir",
+    "smart-cli",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DepKind {

@@ -804,6 +804,8 @@ pub struct SandboxConfig {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) initial_access_token: Option<Secret<String>>,
     pub(crate) udap: Option<crate::udap::UdapMode>,
+
+    pub(crate) tokens: crate::token_policy::TokenPolicy,
 }
 
 impl Default for SandboxConfig {
@@ -816,6 +818,8 @@ impl Default for SandboxConfig {
             clock: Arc::new(SystemClock),
             initial_access_token: None,
             udap: None,
+
+            tokens: crate::token_policy::TokenPolicy::default(),
         }
     }
 }
@@ -830,6 +834,8 @@ impl fmt::Debug for SandboxConfig {
             clock: _,
             initial_access_token,
             udap,
+
+            tokens,
         } = self;
         f.debug_struct("SandboxConfig")
             .field("port", port)
@@ -838,6 +844,7 @@ impl fmt::Debug for SandboxConfig {
             .field("clients", clients)
             .field("initial_access_token", initial_access_token)
             .field("udap", udap)
+            .field("tokens", tokens)
             .finish_non_exhaustive()
     }
 }

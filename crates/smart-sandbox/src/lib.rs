@@ -15,6 +15,8 @@ mod store;
 mod token;
 mod udap;
 
+mod token_policy;
+
 pub use config::{
     ClientKeys, ClientKind, GrantType, MAX_CLIENTS_FILE, RegisteredClient, SandboxConfig,
 };
@@ -22,6 +24,8 @@ pub use context::LaunchContext;
 pub use error::{ClientMetadataError, SandboxError};
 pub use server::Sandbox;
 pub use udap::{SANDBOX_COMMUNITY, UdapMode};
+
+pub use token_policy::TokenRequestCounts;
 
 /// The largest request body the sandbox reads (64 KiB); a larger one is refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -87,6 +87,7 @@ impl Sandbox {
             clock,
             initial_access_token,
             udap,
+            tokens,
         } = config;
         let listener = StdListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
             .map_err(|source| SandboxError::Bind { port, source })?;
@@ -136,6 +137,8 @@ impl Sandbox {
             client_jwks,
             clock,
             offset: std::sync::Mutex::default(),
+            tokens,
+            token_counters: crate::token_policy::TokenCounters::default(),
             state: std::sync::Mutex::new(State {
                 clients: registered,
                 ..State::default()
@@ -180,6 +183,11 @@ impl Sandbox {
     #[must_use]
     pub fn udap_pki(&self) -> Option<&Arc<smart_udap::test_util::TestPki>> {
         self.shared.udap.as_ref().map(crate::udap::UdapServer::pki)
+    }
+
+    /// What the server threads share (for the accessors defined in other files).
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
     }
 
     /// The FHIR base URL, which is also the issuer: `http://127.0.0.1:PORT`, without a

@@ -176,6 +176,10 @@ pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
     /// How far tests have advanced the clock.
     pub(crate) offset: Mutex<Duration>,
+    /// Token lifetimes and rotation.
+    pub(crate) tokens: crate::token_policy::TokenPolicy,
+    /// The token requests of each client.
+    pub(crate) token_counters: crate::token_policy::TokenCounters,
     pub(crate) state: Mutex<State>,
     /// The UDAP mode, when on.
     pub(crate) udap: Option<crate::udap::UdapServer>,

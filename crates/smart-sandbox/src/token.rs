@@ -13,9 +13,8 @@ use crate::http_util::{
     HttpResponse, OAuthFailure, Params, authorization, form_body, json_no_store, method_not_allowed,
 };
 use crate::store::{
-    ACCESS_TOKEN_LIFETIME, AccessEntry, BACKEND_TOKEN_LIFETIME, Grant, ID_TOKEN_LIFETIME,
-    OFFLINE_REFRESH_LIFETIME, ONLINE_REFRESH_LIFETIME, RefreshEntry, Shared, State, key_of,
-    random_token,
+    AccessEntry, Grant, ID_TOKEN_LIFETIME, OFFLINE_REFRESH_LIFETIME, ONLINE_REFRESH_LIFETIME,
+    RefreshEntry, Shared, State, key_of, random_token,
 };
 
 /// A form POST to an endpoint that authenticates clients: method, form, then the handler.
@@ -65,11 +64,15 @@ pub(crate) fn grant(
         ));
     }
     let body = match grant {
-        GrantType::AuthorizationCode => authorization_code(shared, client, params)?,
-        GrantType::RefreshToken => refresh(shared, client, params)?,
-        GrantType::ClientCredentials => client_credentials(shared, client, params)?,
+        GrantType::AuthorizationCode => authorization_code(shared, client, params),
+        GrantType::RefreshToken => refresh(shared, client, params),
+        GrantType::ClientCredentials => client_credentials(shared, client, params),
     };
-    Ok(json_no_store(StatusCode::OK, &Value::Object(body)))
+    let refused = body.as_ref().err().map(|failure| failure.code.as_str());
+    shared
+        .token_counters
+        .record(client.client_id(), grant, refused);
+    Ok(json_no_store(StatusCode::OK, &Value::Object(body?)))
 }
 
 fn authorization_code(
@@ -178,8 +181,16 @@ fn refresh(
         Some(narrower) => narrower,
         None => grant.scope.clone(),
     };
-    entry.rotated = true;
-    issue(shared, &mut state, client, &grant, &scope, now)
+    let rotate = shared.tokens.rotate_refresh_tokens;
+    if rotate {
+        entry.rotated = true;
+    }
+    let mut body = issue(shared, &mut state, client, &grant, &scope, now)?;
+    if !rotate && let Some(Value::String(issued)) = body.remove("refresh_token") {
+        // No rotation: the refresh token presented stays the grant's; forget the new one.
+        state.refresh.remove(&key_of(&issued));
+    }
+    Ok(body)
 }
 
 fn client_credentials(
@@ -225,9 +236,9 @@ fn issue(
 ) -> Result<Map<String, Value>, OAuthFailure> {
     let backend = matches!(client.kind(), ClientKind::BackendService { .. });
     let lifetime = if backend {
-        BACKEND_TOKEN_LIFETIME
+        shared.tokens.backend_lifetime
     } else {
-        ACCESS_TOKEN_LIFETIME
+        shared.tokens.access_lifetime
     };
     let access_token = random_token()?;
     let mut body = Map::new();

@@ -8,6 +8,7 @@ mod request;
 mod response;
 pub mod scope;
 mod secrets;
+mod stored;
 
 #[cfg(feature = "private-key-jwt")]
 pub use auth::AssertionSource;
@@ -28,3 +29,4 @@ pub use secrets::{AccessToken, AuthorizationCode, ClientSecret, IdToken, Refresh
 pub use smart_core::Redactions;
 #[cfg(feature = "private-key-jwt")]
 pub use smart_jwt_assertion::CLIENT_ASSERTION_TYPE;
+pub use stored::StoredTokenResponse;

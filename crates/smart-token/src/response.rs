@@ -608,7 +608,7 @@ impl TokenResponse {
         Self::from_object(object, status, clock.now()).map_err(|error| error.redacted(redactions))
     }
 
-    fn from_object(
+    pub(crate) fn from_object(
         mut object: Map<String, Value>,
         status: u16,
         now: SystemTime,
@@ -757,6 +757,14 @@ impl TokenResponse {
     #[must_use]
     pub fn deviations(&self) -> &[Deviation] {
         &self.deviations
+    }
+
+    /// Sets the expiry of a response restored from a store (`expires_in` is kept as granted).
+    pub(crate) fn restore_expiry(&mut self, expires_at: Option<SystemTime>) {
+        self.expires_at = expires_at;
+        if expires_at.is_none() {
+            self.expires_in = None;
+        }
     }
 
     /// Keeps `previous` as the refresh token when this response has none (a refresh that does

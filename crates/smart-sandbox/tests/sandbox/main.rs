@@ -12,6 +12,7 @@ mod client_auth;
 mod discovery;
 mod endpoints;
 mod flows;
+mod token_policy;
 mod transport;
 mod udap;
 
