@@ -150,7 +150,7 @@ const DENY_WARNINGS: &str = "-D warnings";
 const EXAMPLES: [(&str, &str); 5] = [
     ("ehr_launch_web_app", "client-confidential-symmetric"),
     ("standalone_launch", "client-public"),
-    ("backend_services", "backend-services"),
+    ("backend_services", "backend-services,session"),
     ("async_standalone_launch", "client-public,reqwest"),
     ("async_backend_services", "backend-services,reqwest"),
 ];

@@ -24,7 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("smart-client", LOWER),
     ("smart-session", WITH_CLIENT),
-    ("smart-on-fhir", WITH_CLIENT),
+    ("smart-on-fhir", WITH_SESSION),
     ("smart-sandbox", WITH_CLIENT_AND_UDAP),
     ("smart-cli", WITH_SANDBOX),
     ("test-support", WITH_CLIENT),
@@ -45,6 +45,15 @@ const WITH_CLIENT: &[&str] = &[
     "smart-jwt-assertion",
     "smart-token",
     "smart-client",
+];
+const WITH_SESSION: &[&str] = &[
+    "smart-core",
+    "smart-pkce",
+    "smart-discovery",
+    "smart-jwt-assertion",
+    "smart-token",
+    "smart-client",
+    "smart-session",
 ];
 const WITH_CLIENT_AND_UDAP: &[&str] = &[
     "smart-core",

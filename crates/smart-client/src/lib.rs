@@ -30,7 +30,7 @@ pub use error::ClientError;
 pub use flow::{Flow, Step};
 #[cfg(feature = "openid")]
 pub use id_token::{IdTokenClaims, IdTokenProblem};
-pub use protocol::{ClientType, IntrospectWith, SmartFlows};
+pub use protocol::{ClientType, IntrospectWith, SmartFlows, read_fhir_json};
 pub use registration::Registration;
 #[cfg(feature = "reqwest")]
 pub use reqwest_client::ReqwestClient;

@@ -26,6 +26,9 @@ pub use smart_jwt_assertion as jwt;
 #[cfg(feature = "client-public")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
 pub use smart_pkce as pkce;
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
+pub use smart_session as session;
 #[cfg(feature = "client-public")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
 pub use smart_token as token;

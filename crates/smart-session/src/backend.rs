@@ -172,6 +172,13 @@ pub struct BackendTokenCache<C> {
     cache: Cache,
 }
 
+impl<C> BackendTokenCache<C> {
+    /// The client the cache requests tokens with (for its FHIR requests).
+    pub fn source(&self) -> &C {
+        &self.source
+    }
+}
+
 impl<C> fmt::Debug for BackendTokenCache<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BackendTokenCache")
@@ -248,6 +255,13 @@ impl<C: TokenSource> BackendTokenCache<C> {
 pub struct AsyncBackendTokenCache<C> {
     source: C,
     cache: Cache,
+}
+
+impl<C> AsyncBackendTokenCache<C> {
+    /// The client the cache requests tokens with (for its FHIR requests).
+    pub fn source(&self) -> &C {
+        &self.source
+    }
 }
 
 impl<C> fmt::Debug for AsyncBackendTokenCache<C> {

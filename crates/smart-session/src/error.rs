@@ -71,6 +71,36 @@ pub enum SessionError {
         "the refresh lease was lost before the new tokens were saved (the store refused the write); make SessionConfig::lease_ttl longer than the HTTP client's timeout"
     )]
     LeaseLost,
+    /// A FHIR request through the session failed: a URL outside the FHIR base (the token was
+    /// not sent), a network error, an error status or a body that is not JSON.
+    #[error("{source}")]
+    Fhir {
+        /// The client's error.
+        #[source]
+        source: Arc<ClientError>,
+    },
+    /// A search page's `next` link leads back to a page already read.
+    #[error(
+        "the search's next link leads back to {url}, a page already read; the server's paging loops"
+    )]
+    BundleLoop {
+        /// The repeated URL (without userinfo).
+        url: String,
+    },
+    /// A search had more pages than the limit.
+    #[error(
+        "the search has more than {max} pages; narrow it (_count, dates) or raise BundlePages::max_pages"
+    )]
+    TooManyPages {
+        /// The limit.
+        max: usize,
+    },
+    /// A search page is not a `Bundle`.
+    #[error("the search answer from {url} is not a FHIR Bundle")]
+    NotABundle {
+        /// The URL read (without userinfo).
+        url: String,
+    },
 }
 
 impl SessionError {

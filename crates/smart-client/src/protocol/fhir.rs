@@ -116,8 +116,15 @@ impl SmartFlows {
     }
 }
 
-/// A FHIR answer as a JSON object, or the typed error of its status or body.
-fn read_json(
+/// A FHIR answer as a JSON object, or the typed error of its status or body: what
+/// [`SmartFlows::read_resource`] ends with, for code that sent the request itself (a session
+/// that retried it after a refresh). `url` names the request in the error.
+///
+/// # Errors
+///
+/// [`ClientError::Fhir`] for a non-2xx status, [`ClientError::FhirBody`] for an answer that is
+/// not a JSON object.
+pub fn read_json(
     url: &str,
     response: &http::Response<Vec<u8>>,
 ) -> Result<Map<String, Value>, ClientError> {

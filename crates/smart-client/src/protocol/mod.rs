@@ -14,6 +14,7 @@ mod id_token;
 mod register;
 mod token;
 
+pub use self::fhir::read_json as read_fhir_json;
 pub use self::token::IntrospectWith;
 
 use core::fmt;

@@ -11,6 +11,7 @@
 )]
 
 mod backend;
+mod fhir;
 mod pending;
 #[cfg(feature = "redis")]
 mod redis;
