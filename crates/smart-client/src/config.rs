@@ -47,6 +47,12 @@ pub enum ConfigError {
         /// The parameter name.
         name: String,
     },
+    /// The configuration's `client_id` is not the one of the client authentication given to
+    /// [`SmartFlows::with_client_auth`](crate::SmartFlows::with_client_auth).
+    #[error(
+        "the configured client_id differs from the client authentication's; leave client_id out of the configuration or use the same one"
+    )]
+    ClientIdMismatch,
     /// The client id is unusable.
     #[error("invalid client_id: {0}")]
     ClientId(#[from] ClientIdError),

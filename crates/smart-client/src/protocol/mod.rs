@@ -157,6 +157,43 @@ impl SmartFlows {
         })
     }
 
+    /// Flows that authenticate every token request (Backend Services ones included) with
+    /// `auth`, built by the caller instead of from the client type: an assertion source of
+    /// your own (an HSM, a cloud KMS), or UDAP's `x5c` assertions
+    /// (`smart_udap::UdapClientAssertion::into_client_auth`). Set the token endpoint in the
+    /// configuration when it does not come from SMART discovery (UDAP's comes from the signed
+    /// metadata).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::ClientIdMismatch`] when the configuration names another `client_id`
+    /// than `auth`.
+    pub fn with_client_auth(
+        config: ClientConfig,
+        client_type: ClientType,
+        auth: ClientAuth,
+    ) -> Result<Self, ConfigError> {
+        if config
+            .client_id
+            .as_ref()
+            .is_some_and(|configured| configured.as_str() != auth.client_id().as_str())
+        {
+            return Err(ConfigError::ClientIdMismatch);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                client_type,
+                auth: Some(auth.clone()),
+                backend_auth: Some(auth),
+                clock: Arc::new(SystemClock),
+                discovered: Mutex::new(None),
+                #[cfg(feature = "openid")]
+                identity: Mutex::new(None),
+            }),
+        })
+    }
+
     /// The same flows with another clock; the caches start empty. Infallible: the
     /// authentication was checked when these flows were built.
     #[must_use]

@@ -330,3 +330,67 @@ fn authorization_code_with_an_x5c_assertion() {
     let token = send(&world.agent, exchange).token();
     assert!(!token.access_token().expose_secret().is_empty());
 }
+
+/// The registration put to use through the client's own token steps: a UDAP `ClientAuth` in
+/// `SmartFlows`, driven by both shells (a B2B token each, every one with a fresh assertion).
+#[test]
+fn b2b_tokens_through_both_client_shells() {
+    use smart_client::{
+        AsyncSmartClient, ClientConfig, ClientType, HttpOptions, ReqwestClient, SmartClient,
+        SmartFlows, UreqClient,
+    };
+
+    let world = world();
+    let creds = credentials(&world.pki, CLIENT_URI, LeafKey::P384);
+    let registration = UdapRegistration::new(&world.verified, &creds, CLIENT_URI);
+    let answer = send(
+        &world.agent,
+        registration.register_request(&b2b_metadata()).unwrap(),
+    );
+    let client_id = read_registration(&answer.to_http())
+        .unwrap()
+        .client_id()
+        .clone();
+    let config = ClientConfig::builder(world.sandbox.base_url())
+        .token_endpoint(udap_token_url(&world).as_str())
+        .allow_insecure_localhost(true)
+        .build()
+        .unwrap();
+    let auth = b2b_auth(&world, creds, client_id.as_str(), true);
+    let flows =
+        SmartFlows::with_client_auth(config, ClientType::ConfidentialAsymmetric, auth).unwrap();
+    let options = HttpOptions::new();
+    let scope = ScopeSet::parse("system/Patient.rs").unwrap();
+
+    let blocking = SmartClient::from_flows(flows.clone(), UreqClient::new(&options).unwrap());
+    let first = blocking.backend_services_token(Some(&scope)).unwrap();
+    let again = blocking.backend_services_token(Some(&scope)).unwrap();
+    assert_ne!(
+        first.access_token().expose_secret(),
+        again.access_token().expose_secret(),
+        "two requests, two tokens (a replayed assertion jti would be refused)"
+    );
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let asynchronous = AsyncSmartClient::from_flows(flows, ReqwestClient::new(&options).unwrap());
+    let token = runtime
+        .block_on(asynchronous.backend_services_token(Some(&scope)))
+        .unwrap();
+    assert_eq!(
+        token.scope().map(ToString::to_string).as_deref(),
+        Some("system/Patient.rs")
+    );
+
+    // A configuration naming another client_id is refused when the flows are built.
+    let other = ClientConfig::builder(world.sandbox.base_url())
+        .client_id("someone-else")
+        .allow_insecure_localhost(true)
+        .build()
+        .unwrap();
+    let creds = credentials(&world.pki, CLIENT_URI, LeafKey::P384);
+    let auth = b2b_auth(&world, creds, client_id.as_str(), true);
+    assert!(matches!(
+        SmartFlows::with_client_auth(other, ClientType::ConfidentialAsymmetric, auth),
+        Err(smart_client::ConfigError::ClientIdMismatch)
+    ));
+}
