@@ -1,6 +1,7 @@
-//! `cargo xtask fuzz [--seconds N] [--target NAME]`: builds the cargo-fuzz targets in `fuzz/`,
-//! seeds each corpus from `fuzz/seeds/<target>/`, runs each target for N seconds, and fails
-//! when one crashes, naming the artifact that reproduces it.
+//! `cargo xtask fuzz [--seconds N | --runs N | --long] [--target NAME]`: builds the
+//! cargo-fuzz targets in `fuzz/`, seeds each corpus from `fuzz/seeds/<target>/`, runs each
+//! target for N seconds (or N executions; `--long` is 10 M executions), and fails when one
+//! crashes, naming the artifact that reproduces it.
 //!
 //! cargo-fuzz passes nightly-only flags to rustc (sanitizers, coverage instrumentation);
 //! `RUSTC_BOOTSTRAP=1` lets a stable toolchain accept them.
@@ -15,17 +16,47 @@ use crate::util::{Error, cargo, has_cargo_subcommand, output, run, workspace_roo
 
 /// How long each target runs when `--seconds` is not given.
 const DEFAULT_SECONDS: u64 = 30;
+/// The executions per target of `--long`.
+const LONG_RUNS: u64 = 10_000_000;
 /// A single input slower than this is reported as a hang (libFuzzer's `-timeout`).
 const INPUT_TIMEOUT_SECONDS: u64 = 10;
 
+/// How long each target runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Budget {
+    Seconds(u64),
+    Runs(u64),
+}
+
+impl core::fmt::Display for Budget {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Seconds(seconds) => write!(f, "{seconds} s"),
+            Self::Runs(runs) => write!(f, "{runs} executions"),
+        }
+    }
+}
+
 struct Options {
-    seconds: u64,
+    budget: Budget,
     target: Option<String>,
+}
+
+fn positive(flag: &str, text: &str) -> Result<u64, Error> {
+    text.replace('_', "")
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "`fuzz {flag}` takes a positive number, got `{text}`"
+            ))
+        })
 }
 
 fn parse(args: &[String]) -> Result<Options, Error> {
     let mut options = Options {
-        seconds: DEFAULT_SECONDS,
+        budget: Budget::Seconds(DEFAULT_SECONDS),
         target: None,
     };
     let mut args = args.iter();
@@ -37,21 +68,14 @@ fn parse(args: &[String]) -> Result<Options, Error> {
         };
         match arg.as_str() {
             "--seconds" => {
-                let text = value("--seconds")?;
-                options.seconds = text
-                    .parse()
-                    .ok()
-                    .filter(|seconds| *seconds > 0)
-                    .ok_or_else(|| {
-                        Error::Usage(format!(
-                            "`fuzz --seconds` takes a positive number of seconds, got `{text}`"
-                        ))
-                    })?;
+                options.budget = Budget::Seconds(positive("--seconds", &value("--seconds")?)?);
             }
+            "--runs" => options.budget = Budget::Runs(positive("--runs", &value("--runs")?)?),
+            "--long" => options.budget = Budget::Runs(LONG_RUNS),
             "--target" => options.target = Some(value("--target")?),
             other => {
                 return Err(Error::Usage(format!(
-                    "`fuzz` takes `--seconds N` and `--target NAME`, got `{other}`"
+                    "`fuzz` takes `--seconds N`, `--runs N`, `--long` and `--target NAME`, got `{other}`"
                 )));
             }
         }
@@ -63,6 +87,7 @@ fn parse(args: &[String]) -> Result<Options, Error> {
 struct Outcome {
     target: String,
     executions: Option<u64>,
+    seconds: u64,
     corpus: usize,
     crash: Option<String>,
 }
@@ -112,21 +137,22 @@ pub(crate) fn run_targets(args: &[String]) -> Result<(), Error> {
 
     let mut outcomes = Vec::new();
     for target in &targets {
-        outcomes.push(run_target(&fuzz_dir, target, options.seconds)?);
+        outcomes.push(run_target(&fuzz_dir, target, options.budget)?);
     }
 
-    println!("\nfuzz: {} s per target", options.seconds);
+    println!("\nfuzz: {} per target", options.budget);
     println!(
-        "{:<24} {:>14} {:>8}  result",
-        "target", "executions", "corpus"
+        "{:<24} {:>14} {:>10} {:>8}  result",
+        "target", "executions", "seconds", "corpus"
     );
     for outcome in &outcomes {
         println!(
-            "{:<24} {:>14} {:>8}  {}",
+            "{:<24} {:>14} {:>10} {:>8}  {}",
             outcome.target,
             outcome
                 .executions
                 .map_or_else(|| "?".to_owned(), |runs| runs.to_string()),
+            outcome.seconds,
             outcome.corpus,
             outcome.crash.as_deref().map_or("ok", |_| "CRASH"),
         );
@@ -164,7 +190,7 @@ fn fuzz_command(fuzz_dir: &Path) -> Command {
     command
 }
 
-fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Outcome, Error> {
+fn run_target(fuzz_dir: &Path, target: &str, budget: Budget) -> Result<Outcome, Error> {
     let corpus = fuzz_dir.join("corpus").join(target);
     let artifacts = fuzz_dir.join("artifacts").join(target);
     for dir in [&corpus, &artifacts] {
@@ -183,11 +209,15 @@ fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Outcome, Er
         .arg(fuzz_dir.join("target"))
         .arg(target)
         .arg("--")
-        .arg(format!("-max_total_time={seconds}"))
+        .arg(match budget {
+            Budget::Seconds(seconds) => format!("-max_total_time={seconds}"),
+            Budget::Runs(runs) => format!("-runs={runs}"),
+        })
         .arg(format!("-timeout={INPUT_TIMEOUT_SECONDS}"))
         .arg("-print_final_stats=1")
         .stderr(Stdio::piped());
-    println!("\n==> fuzz {target}: {seconds} s ({seeded} seeds from fuzz/seeds/{target})");
+    println!("\n==> fuzz {target}: {budget} ({seeded} seeds from fuzz/seeds/{target})");
+    let started = std::time::Instant::now();
     let mut child = command.spawn().map_err(|error| {
         Error::Failed(format!(
             "fuzz {target}: could not start cargo fuzz: {error}"
@@ -235,6 +265,7 @@ fn run_target(fuzz_dir: &Path, target: &str, seconds: u64) -> Result<Outcome, Er
     Ok(Outcome {
         target: target.to_owned(),
         executions,
+        seconds: started.elapsed().as_secs(),
         corpus: files(&corpus).len(),
         crash,
     })
@@ -273,4 +304,28 @@ fn files(dir: &Path) -> BTreeSet<PathBuf> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(args: &[&str]) -> Result<Budget, Error> {
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        parse(&args).map(|options| options.budget)
+    }
+
+    #[test]
+    fn budgets_are_seconds_runs_or_the_long_run() {
+        assert_eq!(budget(&[]).unwrap(), Budget::Seconds(DEFAULT_SECONDS));
+        assert_eq!(budget(&["--seconds", "5"]).unwrap(), Budget::Seconds(5));
+        assert_eq!(
+            budget(&["--runs", "1_000_000"]).unwrap(),
+            Budget::Runs(1_000_000)
+        );
+        assert_eq!(budget(&["--long"]).unwrap(), Budget::Runs(LONG_RUNS));
+        assert!(matches!(budget(&["--runs", "0"]), Err(Error::Usage(_))));
+        assert!(matches!(budget(&["--runs"]), Err(Error::Usage(_))));
+        assert!(matches!(budget(&["--forever"]), Err(Error::Usage(_))));
+    }
 }

@@ -35,8 +35,9 @@ tasks:
           sets one factor for all); --no-run reads the latest run instead of running them
   release [--dry-run]
           check a release (clean tree, one version, changelog) and rehearse cargo publish
-  fuzz [--seconds N] [--target NAME]
-          run each cargo-fuzz target in fuzz/ for N s (default 30), seeded from fuzz/seeds;
+  fuzz [--seconds N | --runs N | --long] [--target NAME]
+          run each cargo-fuzz target in fuzz/ for N s (default 30), N executions, or
+          10 M executions (--long), seeded from fuzz/seeds;
           fails on a crash and names the artifact (needs `cargo install cargo-fuzz --locked`)
 ";
 
