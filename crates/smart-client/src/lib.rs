@@ -11,7 +11,6 @@ mod flow;
 #[cfg(feature = "openid")]
 mod id_token;
 mod protocol;
-mod registration;
 #[cfg(feature = "reqwest")]
 mod reqwest_client;
 mod shell;
@@ -31,9 +30,9 @@ pub use flow::{Flow, Step};
 #[cfg(feature = "openid")]
 pub use id_token::{IdTokenClaims, IdTokenProblem};
 pub use protocol::{ClientType, IntrospectWith, SmartFlows, read_fhir_json};
-pub use registration::Registration;
 #[cfg(feature = "reqwest")]
 pub use reqwest_client::ReqwestClient;
+pub use smart_token::Registration;
 pub use transport::{
     HttpClient, HttpOptions, TransportError, TransportErrorKind, USER_AGENT, reveals_wire_data,
 };

@@ -4,6 +4,7 @@
 mod auth;
 mod error;
 mod introspection;
+mod registration;
 mod request;
 mod response;
 pub mod scope;
@@ -17,6 +18,7 @@ pub use error::{ErrorCode, MAX_BODY_EXCERPT, OAuthError, Operation, TokenError};
 pub use introspection::{
     IntrospectionResponse, revocation_response, revocation_response_redacting,
 };
+pub use registration::{Registration, RegistrationError, RegistrationRequest};
 pub use request::{
     DEFAULT_BACKEND_SCOPE, IntrospectionAuth, TokenRef, TokenRequest, bearer_header,
     introspection_request, request_redactions, revocation_request,

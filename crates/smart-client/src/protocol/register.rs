@@ -1,17 +1,15 @@
-//! Dynamic client registration (RFC 7591).
+//! Dynamic client registration (RFC 7591): where the request goes and what its answer
+//! means for the client; the request and answer themselves are smart-token's.
 
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value};
-use smart_core::json::parse_object;
-use smart_core::{EndpointUrl, Redactions, display_url};
+use smart_core::EndpointUrl;
 use smart_discovery::SmartConfiguration;
-use smart_token::{AccessToken, OAuthError, Operation, TokenError, bearer_header};
+use smart_token::{AccessToken, Registration, RegistrationError, RegistrationRequest};
 
 use super::SmartFlows;
 use crate::config::ConfigError;
 use crate::error::ClientError;
 use crate::flow::{Fetch, Flow, Next};
-use crate::registration::Registration;
 
 impl SmartFlows {
     /// Registers a client (RFC 7591) at the discovered `registration_endpoint`: POSTs
@@ -27,7 +25,8 @@ impl SmartFlows {
         metadata: &Map<String, Value>,
         initial_access_token: Option<&AccessToken>,
     ) -> Flow<Registration> {
-        let request = registration_request_parts(metadata, initial_access_token);
+        let request =
+            RegistrationRequest::new(metadata, initial_access_token).map_err(ClientError::from);
         let flows = self.clone();
         Flow::new(
             self.discovered_endpoint(
@@ -50,14 +49,15 @@ impl SmartFlows {
         metadata: &Map<String, Value>,
         initial_access_token: Option<&AccessToken>,
     ) -> Flow<Registration> {
-        let request = registration_request_parts(metadata, initial_access_token);
+        let request =
+            RegistrationRequest::new(metadata, initial_access_token).map_err(ClientError::from);
         Flow::new(request.and_then(|request| self.registration(endpoint, request)))
     }
 
     fn registration(
         &self,
         endpoint: &EndpointUrl,
-        (body, bearer, redactions): (Vec<u8>, Option<http::HeaderValue>, Redactions),
+        request: RegistrationRequest,
     ) -> Result<Next<Registration>, ClientError> {
         self.inner
             .config
@@ -65,59 +65,26 @@ impl SmartFlows {
             .check("registration_endpoint", endpoint.url())
             .map_err(|error| ConfigError::Urls(vec![error]))?;
         log::info!("Registering client via Dynamic Client Registration (RFC 7591)...");
-        let mut request = http::Request::post(endpoint.url().as_str())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body)
-            .map_err(|_| TokenError::InvalidEndpoint {
-                endpoint: "registration endpoint",
-                url: display_url(endpoint.as_str()),
-            })?;
-        if let Some(bearer) = bearer {
-            request.headers_mut().insert(AUTHORIZATION, bearer);
-        }
+        let http = request.build(endpoint)?;
         Ok(Next::fetch(
-            Fetch::post(request, self.limit()),
-            move |response| Ok(Next::Done(registration_response(&response, &redactions)?)),
+            Fetch::post(http, self.limit()),
+            move |response| {
+                Registration::parse(&response, request.redactions())
+                    .map(Next::Done)
+                    .map_err(registration_error)
+            },
         ))
     }
 }
 
-/// The JSON body, the Bearer header and the secrets of a registration request.
-fn registration_request_parts(
-    metadata: &Map<String, Value>,
-    initial_access_token: Option<&AccessToken>,
-) -> Result<(Vec<u8>, Option<http::HeaderValue>, Redactions), ClientError> {
-    let body = serde_json::to_vec(metadata).unwrap_or_default();
-    let bearer = initial_access_token.map(bearer_header).transpose()?;
-    let mut redactions = Redactions::new();
-    if let Some(token) = initial_access_token {
-        redactions.secret(token.expose_secret());
+/// smart-token's registration error as the client's (whose variants predate the move).
+fn registration_error(error: RegistrationError) -> ClientError {
+    match error {
+        RegistrationError::Refused(oauth) => ClientError::Registration(oauth),
+        RegistrationError::NoClientId { received_fields } => {
+            ClientError::RegistrationResponse { received_fields }
+        }
+        RegistrationError::ClientId { found } => ClientError::RegisteredClientId { found },
+        RegistrationError::Body(token) => ClientError::Token(token),
     }
-    Ok((body, bearer, redactions))
-}
-
-/// Reads a registration answer.
-fn registration_response(
-    response: &http::Response<Vec<u8>>,
-    redactions: &Redactions,
-) -> Result<Registration, ClientError> {
-    if !response.status().is_success() {
-        return Err(ClientError::Registration(
-            OAuthError::from_response_redacting(
-                Operation::Registration,
-                response.status().as_u16(),
-                response.body(),
-                redactions,
-            ),
-        ));
-    }
-    let object = parse_object(response.body()).map_err(|reason| {
-        ClientError::Token(TokenError::Body {
-            operation: Operation::Registration,
-            status: response.status().as_u16(),
-            reason,
-        })
-    })?;
-    Registration::from_object(object)
 }
