@@ -197,7 +197,7 @@ fn feature_combinations() -> Result<(), Error> {
             ]),
         );
     }
-    let packages = crate::tidy::load()?;
+    let packages = crate::packages::load()?;
     let umbrella = packages
         .iter()
         .find(|package| package.name == "smart-on-fhir")

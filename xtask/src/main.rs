@@ -9,6 +9,7 @@ mod bench;
 mod ci;
 mod conformance;
 mod fuzz;
+mod packages;
 mod quickstart;
 mod release;
 mod tidy;

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::tidy::Package;
+use crate::packages::Package;
 use crate::util::{Error, cargo, run, workspace_root};
 
 /// The word in a code block's info string that makes it a quickstart.

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::tidy::{DepKind, Package, load};
+use crate::packages::{DepKind, Package, load};
 use crate::util::{Error, cargo, output, run, target_directory, workspace_root};
 
 pub(crate) fn release(args: &[String]) -> Result<(), Error> {

@@ -95,26 +95,6 @@ impl core::fmt::Debug for AsyncSmartClient {
 }
 
 impl AsyncSmartClient {
-    /// A client with the default async transport: reqwest with the configuration's timeouts
-    /// and body limit, no redirects, no proxy from the environment.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::Config`] when the client type needs a secret or key the configuration
-    /// lacks; [`ClientError::Network`] when the HTTP client cannot be built (an invalid
-    /// proxy URL).
-    #[cfg(feature = "reqwest")]
-    pub fn new(config: ClientConfig, client_type: ClientType) -> Result<Self, ClientError> {
-        let transport =
-            crate::reqwest_client::ReqwestClient::new(config.http_options()).map_err(|source| {
-                ClientError::Network {
-                    url: "proxy".to_owned(),
-                    source,
-                }
-            })?;
-        Self::with_http_client(config, client_type, transport)
-    }
-
     /// A client over any [`AsyncHttpClient`], closures included.
     ///
     /// # Errors

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::asynchronous::{AsyncHttpClient, HttpFuture};
 use crate::transport::{HttpOptions, TransportError, TransportErrorKind, USER_AGENT};
+use crate::{ClientConfig, ClientError, ClientType};
 
 /// The default async transport: a reqwest client with connection pooling.
 #[derive(Debug, Clone)]
@@ -173,4 +174,25 @@ fn cause_kind(error: &reqwest::Error) -> Option<TransportErrorKind> {
         cause = current.source();
     }
     None
+}
+
+/// The async shell's constructor with this transport (here, so the shell itself knows no
+/// HTTP stack).
+impl crate::AsyncSmartClient {
+    /// A client with the default async transport: reqwest with the configuration's timeouts
+    /// and body limit, no redirects, no proxy from the environment.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Config`] when the client type needs a secret or key the configuration
+    /// lacks; [`ClientError::Network`] when the HTTP client cannot be built (an invalid
+    /// proxy URL).
+    pub fn new(config: ClientConfig, client_type: ClientType) -> Result<Self, ClientError> {
+        let transport =
+            ReqwestClient::new(config.http_options()).map_err(|source| ClientError::Network {
+                url: "proxy".to_owned(),
+                source,
+            })?;
+        Self::with_http_client(config, client_type, transport)
+    }
 }

@@ -32,14 +32,13 @@ pub use secret::{Secret, ct_eq};
 #[cfg(feature = "url")]
 #[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use transport::{
-    MAX_SERVER_TEXT, TransportPolicy, UrlProblem, clean_server_text, display_text, display_url,
-    escape_text, is_unsafe_char,
+    MAX_SERVER_TEXT, TransportPolicy, UrlError, UrlProblem, clean_server_text, display_text,
+    display_url, escape_text, is_unsafe_char,
 };
 #[cfg(feature = "url")]
 #[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use url_types::{
-    AuthorizeUrl, EndpointUrl, FhirBaseUrl, IssuerUrl, JwksUrl, RedirectUri, TokenUrl, UrlError,
-    append_path,
+    AuthorizeUrl, EndpointUrl, FhirBaseUrl, IssuerUrl, JwksUrl, RedirectUri, TokenUrl, append_path,
 };
 
 /// The `url` crate, re-exported so that callers name the same version as the URL newtypes.

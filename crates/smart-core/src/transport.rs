@@ -3,8 +3,6 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
-use crate::url_types::UrlError;
-
 /// The HTTPS rule: which URLs a SMART client may send secrets, codes and tokens to.
 ///
 /// SMART App Launch requires TLS for every exchange
@@ -89,6 +87,74 @@ pub(crate) fn is_loopback_host(url: &Url) -> bool {
         Some(Host::Ipv4(addr)) => addr == Ipv4Addr::LOCALHOST,
         Some(Host::Ipv6(addr)) => addr == Ipv6Addr::LOCALHOST,
         None => false,
+    }
+}
+
+/// A URL setting or document field that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {problem}: `{url}`")]
+pub struct UrlError {
+    field: &'static str,
+    url: String,
+    problem: UrlProblem,
+}
+
+impl UrlError {
+    /// Refuses a URL (absolute or relative) holding an ASCII control character: the `url`
+    /// crate silently drops tabs and newlines inside a URL, so the parsed URL would differ
+    /// from the string that is kept and sent (an assertion's `aud`, a `redirect_uri`).
+    ///
+    /// ```
+    /// use smart_core::{UrlError, UrlProblem};
+    ///
+    /// assert!(UrlError::refuse_control_characters("aud", "https://ehr.example/fhir").is_ok());
+    /// let error = UrlError::refuse_control_characters("aud", "https://ehr.exa\tmple/").unwrap_err();
+    /// assert_eq!(error.problem(), &UrlProblem::ControlCharacter);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`UrlProblem::ControlCharacter`] when `url` holds one.
+    pub fn refuse_control_characters(field: &'static str, url: &str) -> Result<(), Self> {
+        if url.contains(|c: char| c.is_ascii_control()) {
+            return Err(Self::new(field, url, UrlProblem::ControlCharacter));
+        }
+        Ok(())
+    }
+
+    /// An error about the URL `url` found in `field`.
+    #[must_use]
+    pub fn new(field: &'static str, url: &str, problem: UrlProblem) -> Self {
+        Self {
+            field,
+            url: display_url(url),
+            problem,
+        }
+    }
+
+    /// The setting or document field that held the URL.
+    #[must_use]
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// The URL as shown in the message (passwords redacted, long URLs cut).
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// What is wrong with it.
+    #[must_use]
+    pub fn problem(&self) -> &UrlProblem {
+        &self.problem
+    }
+
+    /// The same error, attributed to another field.
+    #[must_use]
+    pub fn for_field(mut self, field: &'static str) -> Self {
+        self.field = field;
+        self
     }
 }
 

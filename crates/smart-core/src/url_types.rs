@@ -3,75 +3,7 @@ use core::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
-use crate::transport::{TransportPolicy, UrlProblem, display_url};
-
-/// A URL setting or document field that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field} {problem}: `{url}`")]
-pub struct UrlError {
-    field: &'static str,
-    url: String,
-    problem: UrlProblem,
-}
-
-impl UrlError {
-    /// Refuses a URL (absolute or relative) holding an ASCII control character: the `url`
-    /// crate silently drops tabs and newlines inside a URL, so the parsed URL would differ
-    /// from the string that is kept and sent (an assertion's `aud`, a `redirect_uri`).
-    ///
-    /// ```
-    /// use smart_core::{UrlError, UrlProblem};
-    ///
-    /// assert!(UrlError::refuse_control_characters("aud", "https://ehr.example/fhir").is_ok());
-    /// let error = UrlError::refuse_control_characters("aud", "https://ehr.exa\tmple/").unwrap_err();
-    /// assert_eq!(error.problem(), &UrlProblem::ControlCharacter);
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`UrlProblem::ControlCharacter`] when `url` holds one.
-    pub fn refuse_control_characters(field: &'static str, url: &str) -> Result<(), Self> {
-        if url.contains(|c: char| c.is_ascii_control()) {
-            return Err(Self::new(field, url, UrlProblem::ControlCharacter));
-        }
-        Ok(())
-    }
-
-    /// An error about the URL `url` found in `field`.
-    #[must_use]
-    pub fn new(field: &'static str, url: &str, problem: UrlProblem) -> Self {
-        Self {
-            field,
-            url: display_url(url),
-            problem,
-        }
-    }
-
-    /// The setting or document field that held the URL.
-    #[must_use]
-    pub fn field(&self) -> &'static str {
-        self.field
-    }
-
-    /// The URL as shown in the message (passwords redacted, long URLs cut).
-    #[must_use]
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// What is wrong with it.
-    #[must_use]
-    pub fn problem(&self) -> &UrlProblem {
-        &self.problem
-    }
-
-    /// The same error, attributed to another field.
-    #[must_use]
-    pub fn for_field(mut self, field: &'static str) -> Self {
-        self.field = field;
-        self
-    }
-}
+use crate::transport::{TransportPolicy, UrlError, UrlProblem, display_url};
 
 /// How a URL newtype validates what it is given.
 #[derive(Clone, Copy)]

@@ -3,9 +3,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use smart_core::json::parse_object;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::key::{PRIVATE_MEMBERS, scrub_private_members};
 use crate::{Algorithm, Error, b64url, b64url_decode};
 
 /// A public JSON Web Key (RFC 7517 §4, RFC 7518 §6).
@@ -456,4 +455,25 @@ fn usable_keys(entries: Vec<Value>) -> Vec<Jwk> {
         );
     }
     keys
+}
+
+/// The private members of a JWK (RFC 7518 §6.2.2 and §6.3.2, and `k` of §6.4).
+pub(crate) const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// Zeroizes the private members of a JWK object, wherever they nest.
+pub(crate) fn scrub_private_members(object: &mut Map<String, Value>) {
+    for (name, value) in object.iter_mut() {
+        if PRIVATE_MEMBERS.contains(&name.as_str()) {
+            scrub(value);
+        }
+    }
+}
+
+fn scrub(value: &mut Value) {
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(members) => members.values_mut().for_each(scrub),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }

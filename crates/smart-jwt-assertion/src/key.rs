@@ -3,15 +3,13 @@ use core::fmt;
 use serde_json::{Map, Value};
 use smart_core::json::parse_object;
 use smart_core::{OsRandom, RandomSource};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::der::{self, KeyKind};
 use crate::error::shown;
-use crate::jwk::{Jwk, JwkSet, PublicMembers};
-use crate::{Algorithm, Error, JwsSigner, SignError, pem};
-
-/// The private members of a JWK (RFC 7518 §6.2.2 and §6.3.2, and `k` of §6.4).
-pub(crate) const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+use crate::jwk::{Jwk, JwkSet, PublicMembers, scrub_private_members};
+use crate::signer::KeySigner;
+use crate::{Algorithm, Error, pem};
 
 /// A private signing key: RSA (2048 to 8192 bits) or P-384.
 ///
@@ -524,7 +522,7 @@ impl PrivateKey {
         let key = match self.inner {
             #[cfg(feature = "rs384")]
             KeyInner::Rsa(ref key) => match alg {
-                Algorithm::Rs256 | Algorithm::Rs384 => crate::rsa_key::signer(key, alg),
+                Algorithm::Rs256 | Algorithm::Rs384 => crate::signer::rsa(key, alg),
                 Algorithm::Es384 => {
                     return Err(Error::AlgorithmMismatch {
                         alg,
@@ -534,7 +532,7 @@ impl PrivateKey {
             },
             #[cfg(feature = "es384")]
             KeyInner::P384(ref key) => match alg {
-                Algorithm::Es384 => SignerKey::Es384(std::sync::Arc::new(key.clone())),
+                Algorithm::Es384 => crate::signer::es384(key),
                 Algorithm::Rs256 | Algorithm::Rs384 => {
                     return Err(Error::AlgorithmMismatch {
                         alg,
@@ -543,7 +541,7 @@ impl PrivateKey {
                 }
             },
         };
-        Ok(KeySigner { key })
+        Ok(KeySigner::new(key))
     }
 }
 
@@ -595,85 +593,6 @@ struct ScrubbedObject(Map<String, Value>);
 impl Drop for ScrubbedObject {
     fn drop(&mut self) {
         scrub_private_members(&mut self.0);
-    }
-}
-
-/// Zeroizes the private members of a JWK object, wherever they nest.
-pub(crate) fn scrub_private_members(object: &mut Map<String, Value>) {
-    for (name, value) in object.iter_mut() {
-        if PRIVATE_MEMBERS.contains(&name.as_str()) {
-            scrub(value);
-        }
-    }
-}
-
-fn scrub(value: &mut Value) {
-    match value {
-        Value::String(text) => text.zeroize(),
-        Value::Array(items) => items.iter_mut().for_each(scrub),
-        Value::Object(members) => members.values_mut().for_each(scrub),
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
-    }
-}
-
-/// A [`JwsSigner`] over a [`PrivateKey`], made by [`PrivateKey::signer`].
-///
-/// RS256 and RS384 signatures are RSASSA-PKCS1-v1_5, blinded with the OS random number
-/// generator (the signature value is deterministic all the same). ES384 signatures use
-/// RFC 6979 deterministic nonces and come out as the 96-byte JOSE `r || s`, never DER.
-///
-/// Clones share one copy of the key; it is zeroized when the last clone is dropped. `Debug`
-/// shows the algorithm only.
-#[derive(Clone)]
-pub struct KeySigner {
-    key: SignerKey,
-}
-
-#[derive(Clone)]
-pub(crate) enum SignerKey {
-    #[cfg(feature = "rs384")]
-    Rs256(std::sync::Arc<rsa::pkcs1v15::SigningKey<sha2::Sha256>>),
-    #[cfg(feature = "rs384")]
-    Rs384(std::sync::Arc<rsa::pkcs1v15::SigningKey<sha2::Sha384>>),
-    #[cfg(feature = "es384")]
-    Es384(std::sync::Arc<p384::ecdsa::SigningKey>),
-}
-
-impl JwsSigner for KeySigner {
-    fn algorithm(&self) -> Algorithm {
-        match self.key {
-            #[cfg(feature = "rs384")]
-            SignerKey::Rs256(_) => Algorithm::Rs256,
-            #[cfg(feature = "rs384")]
-            SignerKey::Rs384(_) => Algorithm::Rs384,
-            #[cfg(feature = "es384")]
-            SignerKey::Es384(_) => Algorithm::Es384,
-        }
-    }
-
-    #[cfg_attr(
-        not(any(feature = "rs384", feature = "es384")),
-        expect(unused_variables, reason = "without key features no key exists")
-    )]
-    fn sign(&self, signing_input: &[u8]) -> Result<Vec<u8>, SignError> {
-        match self.key {
-            #[cfg(feature = "rs384")]
-            SignerKey::Rs256(ref key) => crate::rsa_key::sign(&**key, signing_input),
-            #[cfg(feature = "rs384")]
-            SignerKey::Rs384(ref key) => crate::rsa_key::sign(&**key, signing_input),
-            #[cfg(feature = "es384")]
-            SignerKey::Es384(ref key) => crate::ec_key::sign(key, signing_input),
-        }
-    }
-}
-
-impl fmt::Debug for KeySigner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { key: _ } = self;
-        f.debug_struct("KeySigner")
-            .field("alg", &self.algorithm())
-            .field("key", &"[redacted]")
-            .finish()
     }
 }
 

@@ -18,6 +18,7 @@ mod key;
 mod pem;
 #[cfg(feature = "rs384")]
 mod rsa_key;
+mod signer;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 
@@ -30,7 +31,8 @@ pub use jwk::{Jwk, JwkSet};
 pub use jws::{
     JsonObject, JwsSigner, VerifiedJws, decode_unverified, sign_compact, verify_compact,
 };
-pub use key::{KeySigner, PrivateKey};
+pub use key::PrivateKey;
+pub use signer::KeySigner;
 
 /// Base64url without padding (RFC 7515 §2).
 pub(crate) fn b64url(bytes: &[u8]) -> String {

@@ -1,7 +1,5 @@
 //! RSA keys: loading, generation, RS256/RS384 signing and verification (feature `rs384`).
 
-use std::sync::Arc;
-
 use rsa::pkcs1v15;
 use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
 use rsa::traits::PublicKeyParts as _;
@@ -12,7 +10,6 @@ use sha2::{Digest, Sha256, Sha384};
 use zeroize::Zeroizing;
 
 use crate::jwk::{Jwk, PublicMembers, b64url_member};
-use crate::key::SignerKey;
 use crate::{Algorithm, Error, SignError, b64url};
 
 /// Smallest RSA key accepted (RFC 7518 §3.3).
@@ -221,14 +218,6 @@ pub(crate) fn public_members(key: &RsaPrivateKey) -> PublicMembers {
     PublicMembers::Rsa {
         n: b64url(&key.n_bytes()),
         e: b64url(&key.e_bytes()),
-    }
-}
-
-pub(crate) fn signer(key: &RsaPrivateKey, alg: Algorithm) -> SignerKey {
-    if alg == Algorithm::Rs256 {
-        SignerKey::Rs256(Arc::new(pkcs1v15::SigningKey::<Sha256>::new(key.clone())))
-    } else {
-        SignerKey::Rs384(Arc::new(pkcs1v15::SigningKey::<Sha384>::new(key.clone())))
     }
 }
 

@@ -12,44 +12,12 @@ use smart_core::{ClientId, Redactions, TokenUrl};
 #[cfg(feature = "private-key-jwt")]
 use smart_core::{Clock, OsRandom, RandomSource, SystemClock};
 
+use crate::auth_method::AuthMethod;
 use crate::error::TokenError;
 use crate::secrets::ClientSecret;
 
 #[cfg(feature = "private-key-jwt")]
 use smart_jwt_assertion::CLIENT_ASSERTION_TYPE;
-
-/// The token-endpoint authentication method, as named in `token_endpoint_auth_methods_supported`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum AuthMethod {
-    /// A public client: `client_id` in the body, no authentication.
-    None,
-    /// `client_secret_basic`: HTTP Basic with the client id and secret.
-    ClientSecretBasic,
-    /// `client_secret_post`: the client id and secret in the body.
-    ClientSecretPost,
-    /// `private_key_jwt`: a signed assertion (RFC 7523).
-    PrivateKeyJwt,
-}
-
-impl AuthMethod {
-    /// The name used in discovery metadata and registration.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
-            Self::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-}
-
-impl fmt::Display for AuthMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How the client id and secret go into the Basic header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use core::fmt;
 use smart_core::json::{JsonError, parse_object};
 use smart_core::{Redactions, clean_server_text};
 
-use crate::auth::AuthMethod;
+use crate::auth_method::AuthMethod;
 use crate::scope::ScopeError;
 
 /// Which endpoint a request went to, for messages.

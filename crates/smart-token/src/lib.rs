@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod auth_method;
 mod error;
 mod introspection;
 mod registration;
@@ -13,7 +14,8 @@ mod stored;
 
 #[cfg(feature = "private-key-jwt")]
 pub use auth::AssertionSource;
-pub use auth::{AuthMethod, ClientAuth};
+pub use auth::ClientAuth;
+pub use auth_method::AuthMethod;
 pub use error::{ErrorCode, MAX_BODY_EXCERPT, OAuthError, Operation, TokenError};
 pub use introspection::{
     IntrospectionResponse, revocation_response, revocation_response_redacting,

@@ -5,7 +5,8 @@ use http::{Method, Request};
 use smart_core::{EndpointUrl, Redactions, RedirectUri, TokenUrl, display_url};
 use smart_pkce::PkceVerifier;
 
-use crate::auth::{AuthMethod, ClientAuth};
+use crate::auth::ClientAuth;
+use crate::auth_method::AuthMethod;
 use crate::error::TokenError;
 use crate::scope::ScopeSet;
 use crate::secrets::{AccessToken, AuthorizationCode, RefreshToken};

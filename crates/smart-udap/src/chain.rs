@@ -8,14 +8,10 @@ use std::time::SystemTime;
 
 use sha2::{Digest as _, Sha256};
 use smart_core::TransportPolicy;
-use x509_cert::der::asn1::ObjectIdentifier;
 use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
 
 use crate::certificate::{Crl, X509Certificate};
-use crate::error::BoxError;
-
-/// The longest path accepted, leaf and anchor included.
-pub const MAX_PATH_LEN: usize = 8;
+use crate::refusals::{BoxError, ChainError, MAX_PATH_LEN, RevocationStatus};
 
 /// The extensions this validator understands; any other extension marked critical makes a
 /// certificate unusable (RFC 5280 §4.2).
@@ -30,18 +26,6 @@ const KNOWN_EXTENSIONS: [&str; 9] = [
     "2.5.29.32",         // certificatePolicies
     "1.3.6.1.5.5.7.1.1", // authorityInfoAccess
 ];
-
-/// A revocation checker's answer. Only [`RevocationStatus::Good`] lets a chain through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RevocationStatus {
-    /// Not revoked.
-    Good,
-    /// Revoked.
-    Revoked,
-    /// The checker could not tell (an OCSP responder was down, ...). Treated as a failure.
-    Unknown,
-}
 
 /// A caller-supplied revocation check (OCSP, a CRL cache, a trust framework's API), called
 /// after the path validates. It must answer [`RevocationStatus::Good`]; anything else,
@@ -72,107 +56,6 @@ where
     ) -> Result<RevocationStatus, BoxError> {
         self(leaf)
     }
-}
-
-/// Why a certificate chain was refused. Messages name certificates by subject only.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ChainError {
-    /// No CRL and no revocation checker while the chain is verified.
-    #[error("certificate revocation checking is required when verify_chain is true")]
-    RevocationRequired,
-    /// No trust anchor was configured.
-    #[error("no trust anchor is configured; add the community's root certificates")]
-    NoAnchors,
-    /// A certificate is outside its validity period.
-    #[error("certificate `{subject}` is {state}")]
-    Validity {
-        /// The subject.
-        subject: String,
-        /// `expired` or `not yet valid`.
-        state: &'static str,
-    },
-    /// No issuer could be found among the intermediates and anchors.
-    #[error(
-        "certificate chain validation failed: unable to get issuer certificate for `{subject}`"
-    )]
-    NoIssuer {
-        /// The subject of the certificate whose issuer is missing.
-        subject: String,
-    },
-    /// The path is longer than [`MAX_PATH_LEN`].
-    #[error(
-        "certificate chain validation failed: the path is longer than {MAX_PATH_LEN} certificates"
-    )]
-    TooLong,
-    /// An issuing certificate is not a CA (basic constraints), or a path length is exceeded.
-    #[error("certificate chain validation failed: `{subject}` {reason}")]
-    NotCa {
-        /// The subject.
-        subject: String,
-        /// The broken rule.
-        reason: &'static str,
-    },
-    /// A key usage forbids the use.
-    #[error(
-        "certificate chain validation failed: the key usage of `{subject}` does not allow {usage}"
-    )]
-    KeyUsage {
-        /// The subject.
-        subject: String,
-        /// `certificate signing`, `CRL signing` or `digital signatures`.
-        usage: &'static str,
-    },
-    /// A certificate carries a critical extension this validator does not process.
-    #[error(
-        "certificate chain validation failed: `{subject}` has an unsupported critical extension {oid}"
-    )]
-    UnsupportedCriticalExtension {
-        /// The subject.
-        subject: String,
-        /// The extension's OID.
-        oid: ObjectIdentifier,
-    },
-    /// An extension does not decode.
-    #[error(
-        "certificate chain validation failed: `{subject}` has a malformed {extension} extension"
-    )]
-    MalformedExtension {
-        /// The subject.
-        subject: String,
-        /// The extension name.
-        extension: &'static str,
-    },
-    /// No usable CRL from the certificate's issuer (missing, wrongly signed or out of date).
-    #[error("certificate chain validation failed: unable to get a current CRL for `{subject}`")]
-    NoCrl {
-        /// The subject.
-        subject: String,
-    },
-    /// The certificate is listed in its issuer's CRL.
-    #[error("certificate chain validation failed: certificate `{subject}` is revoked")]
-    Revoked {
-        /// The subject.
-        subject: String,
-    },
-    /// The revocation checker did not answer [`RevocationStatus::Good`].
-    #[error("certificate revocation check failed{}", status.map(|s| format!(": {s:?}")).unwrap_or_default())]
-    CheckerRefused {
-        /// Its answer, when it answered.
-        status: Option<RevocationStatus>,
-        /// Its error, when it failed.
-        #[source]
-        source: Option<BoxError>,
-    },
-    /// The client chain is not leaf first and issuer ordered.
-    #[error("certificate_chain must be leaf-first and issuer-ordered")]
-    Order,
-    /// The private key is not the leaf's.
-    #[error("private key does not match the leaf certificate public key")]
-    KeyMismatch,
-    /// The `client_uri` is not a URI SAN of the leaf.
-    #[error("client_uri does not match any URI SAN in the leaf certificate")]
-    SanMismatch,
 }
 
 /// Which certificates a UDAP client trusts, and how revocation is checked.

@@ -123,6 +123,15 @@ impl ConformanceReport {
 
 const PAIRS: [&str; 2] = ["udap_authorization_extensions", "udap_certifications"];
 
+impl UdapMetadata {
+    /// The structural conformance report: every rule of STU2 §2.2 that can be checked
+    /// without verifying `signed_metadata`. Never panics.
+    #[must_use]
+    pub fn conformance(&self) -> ConformanceReport {
+        check(self)
+    }
+}
+
 pub(crate) fn check(doc: &UdapMetadata) -> ConformanceReport {
     let raw = doc.as_object();
     let mut findings = Vec::new();

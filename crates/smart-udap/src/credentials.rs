@@ -11,8 +11,8 @@ use smart_core::json::JsonObject;
 use smart_jwt_assertion::{Algorithm, PrivateKey, sign_compact};
 
 use crate::certificate::X509Certificate;
-use crate::chain::ChainError;
 use crate::error::UdapError;
+use crate::refusals::ChainError;
 
 /// Bytes of randomness in each `jti`.
 pub const JTI_BYTES: usize = 32;

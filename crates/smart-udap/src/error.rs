@@ -5,11 +5,8 @@ use core::fmt;
 use http::StatusCode;
 use smart_core::json::JsonError;
 
-use crate::chain::ChainError;
-use crate::signed_metadata::SignedMetadataProblem;
-
-/// A boxed error, the cause of a failed revocation check.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::refusals::BoxError;
+use crate::refusals::{ChainError, SignedMetadataProblem};
 
 /// Why a UDAP step failed.
 ///
@@ -135,7 +132,7 @@ pub enum UdapError {
     Random(#[source] smart_core::RandomError),
     /// (Server side) a software statement or client assertion was refused.
     #[error("the UDAP JWT is refused: {0}")]
-    InvalidStatement(#[source] crate::server_side::StatementError),
+    InvalidStatement(#[source] crate::refusals::StatementError),
     /// The registration server refused the request with an OAuth-style error.
     #[error("UDAP registration failed (HTTP {status}): {code}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     Registration {

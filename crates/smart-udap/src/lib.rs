@@ -11,6 +11,7 @@ mod credentials;
 mod discovery;
 mod error;
 mod metadata;
+mod refusals;
 mod registration;
 mod registration_metadata;
 mod server_side;
@@ -21,7 +22,7 @@ pub mod test_util;
 
 pub use cache::{MAX_ENTRIES, MetadataCache};
 pub use certificate::{Crl, MAX_DER_LEN, X509Certificate};
-pub use chain::{ChainError, MAX_PATH_LEN, RevocationChecker, RevocationStatus, TrustPolicy};
+pub use chain::{RevocationChecker, TrustPolicy};
 pub use client_auth::{ASSERTION_LIFETIME, B2bExtension, UdapClientAssertion};
 pub use community::Community;
 pub use conformance::{ConformanceFinding, ConformanceReport};
@@ -31,16 +32,17 @@ pub use discovery::{
 };
 pub use error::{BoxError, RegistrationErrorCode, UdapError};
 pub use metadata::{ARRAY_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS, UdapMetadata, profile};
+pub use refusals::{
+    ChainError, MAX_PATH_LEN, RevocationStatus, SignedMetadataProblem, StatementError,
+};
 pub use registration::{
     RegisteredClient, SOFTWARE_STATEMENT_LIFETIME, SoftwareStatement, UdapRegistration,
     read_cancellation, read_registration, software_statement,
 };
 pub use registration_metadata::{GRANT_TYPES, Operation, RESERVED_FIELDS, RegistrationMetadata};
 pub use server_side::{
-    SERVER_ALGORITHMS, StatementError, VerifiedStatement, verify_client_assertion,
-    verify_software_statement,
+    SERVER_ALGORITHMS, VerifiedStatement, verify_client_assertion, verify_software_statement,
 };
 pub use signed_metadata::{
-    ENDPOINT_CLAIMS, MAX_SIGNED_METADATA_LIFETIME, SignedEndpoints, SignedMetadataProblem,
-    verify_signed_metadata,
+    ENDPOINT_CLAIMS, MAX_SIGNED_METADATA_LIFETIME, SignedEndpoints, verify_signed_metadata,
 };

@@ -8,8 +8,6 @@ use smart_core::TransportPolicy;
 use smart_core::json::{JsonError, JsonObject, parse_object};
 use smart_core::url::Url;
 
-use crate::conformance::{self, ConformanceReport};
-
 /// The fields every UDAP metadata document must have
 /// ([STU2 §2.2](https://hl7.org/fhir/us/udap-security/STU2/discovery.html#required-udap-metadata)).
 pub const REQUIRED_FIELDS: [&str; 12] = [
@@ -310,13 +308,6 @@ impl UdapMetadata {
     #[must_use]
     pub fn supports_signed_metadata(&self) -> bool {
         self.signed_metadata().is_some_and(is_compact_jws)
-    }
-
-    /// The structural conformance report: every rule of STU2 §2.2 that can be checked
-    /// without verifying `signed_metadata`. Never panics.
-    #[must_use]
-    pub fn conformance(&self) -> ConformanceReport {
-        conformance::check(self)
     }
 }
 

@@ -10,40 +10,13 @@ use smart_core::unix_seconds;
 use smart_jwt_assertion::{Algorithm, JwkSet, decode_unverified, verify_compact};
 
 use crate::certificate::X509Certificate;
-use crate::chain::{ChainError, TrustPolicy};
+use crate::chain::TrustPolicy;
 use crate::error::UdapError;
+use crate::refusals::StatementError;
 
 /// The algorithms a server accepts by default: RS256 (mandatory) and ES384.
 pub const SERVER_ALGORITHMS: [Algorithm; 3] =
     [Algorithm::Rs256, Algorithm::Rs384, Algorithm::Es384];
-
-/// Why a software statement or an assertion was refused (the cause inside
-/// [`UdapError::InvalidStatement`]). A server answers `invalid_software_statement` (or
-/// `invalid_client`) with the message; it names claims, never their values.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StatementError {
-    /// Not a compact JWS, or its header or payload is not a JSON object.
-    #[error("the JWT cannot be decoded")]
-    Malformed(#[source] smart_jwt_assertion::Error),
-    /// No usable `x5c`.
-    #[error("the x5c header must be a non-empty array of base64 DER certificates")]
-    X5c,
-    /// The signature does not verify with the leaf's key, or the algorithm is not allowed.
-    #[error("the signature does not verify with the x5c leaf certificate's key")]
-    Signature(#[source] smart_jwt_assertion::Error),
-    /// The chain does not validate.
-    #[error("the certificate chain is not trusted: {0}")]
-    Chain(#[source] ChainError),
-    /// A claim breaks its rule.
-    #[error("the {claim} claim {rule}")]
-    Claim {
-        /// The claim.
-        claim: &'static str,
-        /// The rule.
-        rule: &'static str,
-    },
-}
 
 /// What a verified statement or assertion says.
 #[derive(Debug, Clone)]

@@ -1,7 +1,6 @@
 //! `signed_metadata` verification (UDAP Security STU2 §2.3): the JWS signature with the `x5c`
 //! leaf key, the chain to the caller's trust anchors, and the claims.
 
-use core::fmt;
 use std::time::SystemTime;
 
 use serde_json::Value;
@@ -10,9 +9,10 @@ use smart_core::{AuthorizeUrl, Clock, EndpointUrl, FhirBaseUrl, TokenUrl, unix_s
 use smart_jwt_assertion::{Algorithm, JwkSet, decode_unverified, verify_compact};
 
 use crate::certificate::X509Certificate;
-use crate::chain::{ChainError, TrustPolicy};
+use crate::chain::TrustPolicy;
 use crate::error::UdapError;
 use crate::metadata::usable_endpoint;
+use crate::refusals::SignedMetadataProblem;
 
 /// The longest `exp - iat` accepted: one year (STU2 §2.3).
 pub const MAX_SIGNED_METADATA_LIFETIME: u64 = 365 * 24 * 60 * 60;
@@ -26,70 +26,6 @@ pub const ENDPOINT_CLAIMS: [&str; 3] = [
     "registration_endpoint",
     "authorization_endpoint",
 ];
-
-/// One reason `signed_metadata` was refused. `Display` gives the message safire logs after
-/// `[UDAP] signed_metadata validation: `.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SignedMetadataProblem {
-    /// It is absent or not a string.
-    NotAString,
-    /// It is not a decodable compact JWS.
-    Undecodable(smart_jwt_assertion::Error),
-    /// Its `alg` is not RS256.
-    Algorithm(String),
-    /// The header has no `x5c` array of strings.
-    NoX5c,
-    /// The signature does not verify with the leaf's key.
-    Signature(smart_jwt_assertion::Error),
-    /// The chain does not validate to a trust anchor.
-    Chain(ChainError),
-    /// A claim fails its rule.
-    Claim(&'static str),
-    /// `iss` is not among the leaf's URI SANs.
-    IssNotInSan,
-    /// `iss` is not the base URL.
-    IssNotBase {
-        /// The `iss` claim.
-        iss: String,
-        /// The base URL without a trailing slash.
-        base: String,
-    },
-    /// An endpoint claim is not an absolute HTTPS URL.
-    NotHttps(&'static str),
-    /// An endpoint claim is missing.
-    MissingEndpoint(&'static str),
-}
-
-impl fmt::Display for SignedMetadataProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotAString => f.write_str("signed_metadata must be a compact-JWS string"),
-            Self::Undecodable(error) => write!(f, "could not decode signed_metadata JWT: {error}"),
-            Self::Algorithm(alg) => write!(
-                f,
-                "alg '{alg}' is not permitted; expected RS256 (UDAP Security STU2)"
-            ),
-            Self::NoX5c => {
-                f.write_str("x5c header must be a non-empty array of certificate strings")
-            }
-            Self::Signature(error) => write!(f, "signature verification failed: {error}"),
-            Self::Chain(error) => write!(f, "{error}"),
-            Self::Claim(message) => f.write_str(message),
-            Self::IssNotInSan => {
-                f.write_str("iss claim does not match any URI SAN of the x5c leaf certificate")
-            }
-            Self::IssNotBase { iss, base } => {
-                write!(
-                    f,
-                    "iss claim \"{iss}\" does not equal the base URL \"{base}\""
-                )
-            }
-            Self::NotHttps(claim) => write!(f, "{claim} claim must be an absolute HTTPS URL"),
-            Self::MissingEndpoint(claim) => write!(f, "{claim} claim is missing"),
-        }
-    }
-}
 
 /// What a verified `signed_metadata` vouches for: the endpoints (which override the unsigned
 /// ones) and the certificate that signed it.
