@@ -4,6 +4,7 @@
 
 mod capability_statement;
 mod compliance;
+mod endpoints;
 mod garbage;
 mod openid;
 mod predicates;
