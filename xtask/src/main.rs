@@ -8,6 +8,7 @@
 mod bench;
 mod ci;
 mod conformance;
+mod cycles;
 mod fuzz;
 mod packages;
 mod quickstart;
