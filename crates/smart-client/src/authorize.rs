@@ -55,6 +55,7 @@ pub enum AuthorizeMethod {
 #[must_use]
 pub struct AuthorizeOptions {
     pub(crate) launch: Option<String>,
+    pub(crate) launch_iss: Option<String>,
     pub(crate) scopes: Option<ScopeSet>,
     pub(crate) method: AuthorizeMethod,
     pub(crate) params: Vec<(String, String)>,
@@ -64,6 +65,7 @@ impl fmt::Debug for AuthorizeOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self {
             launch,
+            launch_iss,
             scopes,
             method,
             params,
@@ -74,6 +76,7 @@ impl fmt::Debug for AuthorizeOptions {
             .collect();
         f.debug_struct("AuthorizeOptions")
             .field("launch", &launch.as_ref().map(|_| "[redacted]"))
+            .field("launch_iss", launch_iss)
             .field("scopes", &scopes.as_ref().map(ToString::to_string))
             .field("method", method)
             .field("params", &params)
@@ -87,8 +90,19 @@ impl AuthorizeOptions {
         Self::default()
     }
 
-    /// An EHR launch: the `launch` value the EHR passed to the app.
+    /// An EHR launch: the `launch` value the EHR passed to the app. The `launch` scope is
+    /// added to the request when the scopes lack it.
     pub fn launch(mut self, launch: impl Into<String>) -> Self {
+        self.launch = Some(launch.into());
+        self
+    }
+
+    /// An EHR launch with the `iss` and `launch` the EHR passed to the app's launch URL: as
+    /// [`AuthorizeOptions::launch`], and `iss` must be exactly this client's issuer (its `aud`),
+    /// or the request fails with [`ClientError::LaunchIssuer`] before anything is sent. An app
+    /// registered at many EHRs picks the client by `iss` first (the issuer registry).
+    pub fn ehr_launch(mut self, iss: impl Into<String>, launch: impl Into<String>) -> Self {
+        self.launch_iss = Some(iss.into());
         self.launch = Some(launch.into());
         self
     }

@@ -47,6 +47,11 @@ pub enum ConfigError {
         /// The parameter name.
         name: String,
     },
+    /// `openid` is requested in a build that cannot verify `id_token`s.
+    #[error(
+        "the scope openid asks for an id_token, but this build cannot verify one: enable the `openid` feature (of smart-on-fhir, or smart-client), or remove openid from the scopes"
+    )]
+    OpenIdWithoutVerification,
     /// The configuration's `client_id` is not the one of the client authentication given to
     /// [`SmartFlows::with_client_auth`](crate::SmartFlows::with_client_auth).
     #[error(
@@ -93,6 +98,7 @@ pub struct ClientConfig {
     pub(crate) signer: Option<smart_jwt_assertion::AssertionSigner>,
     pub(crate) policy: TransportPolicy,
     pub(crate) fallback_to_metadata: bool,
+    pub(crate) unverified_id_tokens: bool,
     pub(crate) http: HttpOptions,
 }
 
@@ -179,6 +185,13 @@ impl ClientConfig {
         self.fallback_to_metadata
     }
 
+    /// Whether `id_token`s are accepted without verification
+    /// ([`ClientConfigBuilder::accept_unverified_id_tokens_insecure`]).
+    #[must_use]
+    pub fn accepts_unverified_id_tokens(&self) -> bool {
+        self.unverified_id_tokens
+    }
+
     /// The HTTP limits.
     #[must_use]
     pub fn http_options(&self) -> &HttpOptions {
@@ -202,6 +215,7 @@ impl fmt::Debug for ClientConfig {
             signer,
             policy,
             fallback_to_metadata,
+            unverified_id_tokens,
             http,
         } = self;
         let mut debug = f.debug_struct("ClientConfig");
@@ -223,6 +237,7 @@ impl fmt::Debug for ClientConfig {
         debug
             .field("transport_policy", policy)
             .field("fallback_to_metadata", fallback_to_metadata)
+            .field("unverified_id_tokens", unverified_id_tokens)
             .field("http", http)
             .finish()
     }
@@ -274,6 +289,7 @@ pub struct ClientConfigBuilder {
     jwks_uri: Option<String>,
     allow_insecure_localhost: bool,
     fallback_to_metadata: bool,
+    unverified_id_tokens: bool,
     http: HttpOptions,
 }
 
@@ -384,6 +400,16 @@ impl ClientConfigBuilder {
     /// `.well-known/smart-configuration` fails (a deprecated mechanism of SMART v1 servers).
     pub fn fallback_to_metadata(mut self, fallback: bool) -> Self {
         self.fallback_to_metadata = fallback;
+        self
+    }
+
+    /// **Insecure.** Accepts `id_token`s without verifying them (signature, issuer, audience,
+    /// expiry, nonce). Off by default: when `openid` is requested, the code exchange and every
+    /// refresh verify the `id_token` they receive, and a build without the `openid` feature
+    /// refuses to ask for `openid`. Turn this on only for a server that signs `id_token`s with
+    /// something this client cannot verify, and do not trust their claims for identity.
+    pub fn accept_unverified_id_tokens_insecure(mut self, accept: bool) -> Self {
+        self.unverified_id_tokens = accept;
         self
     }
 
@@ -498,6 +524,7 @@ impl ClientConfigBuilder {
             signer,
             policy,
             fallback_to_metadata: self.fallback_to_metadata,
+            unverified_id_tokens: self.unverified_id_tokens,
             http: self.http,
         })
     }

@@ -90,6 +90,18 @@ pub enum ClientError {
         /// The `iss` in the callback.
         found: String,
     },
+    /// An EHR launch's `iss` is not this client's issuer.
+    #[error(
+        "the EHR launch names the issuer \"{iss}\", but this client is for \"{issuer}\"{hint}; refusing the launch before any request (an unknown EHR, or a forged launch link)"
+    )]
+    LaunchIssuer {
+        /// The launch's `iss` (control characters replaced, cut).
+        iss: String,
+        /// The client's issuer.
+        issuer: String,
+        /// What differs, when it is only a trailing slash or letter case.
+        hint: &'static str,
+    },
     /// A pending authorization names a token endpoint that is not this client's (configured
     /// or discovered): a tampered or mixed-up session value. Nothing was sent.
     #[error(
@@ -180,4 +192,21 @@ pub enum ClientError {
     /// No state or verifier could be drawn.
     #[error(transparent)]
     Pkce(#[from] smart_pkce::Error),
+}
+
+/// What tells two issuer strings apart when they are nearly equal: `", which differs only by a
+/// trailing slash"`, `", which differs only in letter case"`, or nothing. Issuers are compared
+/// as exact strings (servers compare `aud` that way), so these are still different issuers.
+#[must_use]
+pub fn issuer_difference(given: &str, registered: &str) -> &'static str {
+    let trimmed = |text: &str| text.trim_end_matches('/').to_owned();
+    if given != registered && trimmed(given) == trimmed(registered) {
+        ", which differs only by a trailing slash"
+    } else if given != registered && given.eq_ignore_ascii_case(registered) {
+        ", which differs only in letter case"
+    } else if given != registered && trimmed(given).eq_ignore_ascii_case(&trimmed(registered)) {
+        ", which differs only by a trailing slash and letter case"
+    } else {
+        ""
+    }
 }

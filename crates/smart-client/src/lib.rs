@@ -25,7 +25,7 @@ pub use authorize::{
 };
 pub use blocking::SmartClient;
 pub use config::{ClientConfig, ClientConfigBuilder, ConfigError, SecretMethod};
-pub use error::ClientError;
+pub use error::{ClientError, issuer_difference};
 pub use flow::{Flow, Step};
 #[cfg(feature = "openid")]
 pub use id_token::{IdTokenClaims, IdTokenProblem};

@@ -14,6 +14,31 @@ pub use smart_core as core;
 #[doc = include_str!("../../../README.md")]
 mod workspace_readme {}
 
+/// A build without `openid` refuses to ask for `openid`, naming the feature (tested by
+/// `cargo test -p smart-on-fhir --doc --no-default-features --features client-public`).
+///
+/// ```rust
+/// # #[cfg(all(feature = "client-public", not(feature = "openid")))]
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use smart_on_fhir::client::{ConfigError, SmartFlows};
+/// use smart_on_fhir::{AuthorizeOptions, ClientConfig, ClientError, ClientType};
+///
+/// let config = ClientConfig::builder("https://ehr.example/fhir")
+///     .client_id("my-app")
+///     .redirect_uri("https://app.example/callback")
+///     .scopes("openid fhirUser patient/*.rs")
+///     .build()?;
+/// let flows = SmartFlows::new(config, ClientType::Public)?;
+/// let refused = flows.authorize(AuthorizeOptions::new()).start().unwrap_err();
+/// assert!(matches!(refused, ClientError::Config(ConfigError::OpenIdWithoutVerification)));
+/// # Ok(())
+/// # }
+/// # #[cfg(not(all(feature = "client-public", not(feature = "openid"))))]
+/// # fn main() {}
+/// ```
+#[cfg(all(doctest, feature = "client-public", not(feature = "openid")))]
+mod openid_needs_its_feature {}
+
 #[cfg(feature = "client-public")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client-public")))]
 pub use smart_client as client;

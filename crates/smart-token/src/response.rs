@@ -31,6 +31,14 @@ pub enum Deviation {
     },
     /// `scope` came as an array of strings rather than one space-separated string.
     ScopeArray,
+    /// `scope` is missing; it is read as the scopes requested (RFC 6749 §5.1).
+    ScopeAssumed,
+    /// The server granted scopes that no requested scope covers (it SHALL NOT grant more
+    /// than was asked; a narrowing refresh that gets the wider grant back is reported too).
+    ScopeBeyondRequest {
+        /// The scopes granted beyond the request.
+        scopes: Vec<String>,
+    },
     /// A scope token breaks the SMART grammar; it is kept as an opaque scope.
     InvalidScope(ScopeError),
     /// A field had the wrong JSON type and was ignored.
@@ -84,6 +92,18 @@ impl fmt::Display for Deviation {
                 "expires_in is {reason}; ignored, so the expiry is unknown"
             ),
             Self::ScopeArray => f.write_str("scope is an array; read as a space-separated list"),
+            Self::ScopeAssumed => {
+                f.write_str("scope is missing; read as the scopes requested (RFC 6749 section 5.1)")
+            }
+            Self::ScopeBeyondRequest { scopes } => write!(
+                f,
+                "the server granted more than was requested: {}",
+                scopes
+                    .iter()
+                    .map(|scope| smart_core::display_text(scope, 128))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             Self::InvalidScope(error) => write!(
                 f,
                 "{}; kept as an opaque scope",
@@ -782,6 +802,47 @@ impl TokenResponse {
         if self.scope.is_none() {
             self.scope = Some(requested.clone());
         }
+    }
+
+    /// Compares the granted scope with `requested`: a missing `scope` becomes the requested
+    /// one ([`Deviation::ScopeAssumed`]), and scopes granted beyond the request are reported
+    /// ([`Deviation::ScopeBeyondRequest`]). The client does this on every code exchange and
+    /// narrowing refresh.
+    pub fn compare_scope(&mut self, requested: &ScopeSet) {
+        match &self.scope {
+            None => {
+                self.scope = Some(requested.clone());
+                self.deviations.push(Deviation::ScopeAssumed);
+            }
+            Some(granted) => {
+                let beyond = requested.compare(granted);
+                if !beyond.beyond_request().is_empty() {
+                    let scopes = beyond
+                        .beyond_request()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect();
+                    self.deviations
+                        .push(Deviation::ScopeBeyondRequest { scopes });
+                }
+            }
+        }
+    }
+
+    /// Whether the granted scopes cover `scope` (`patient/Observation.rs?category=laboratory`,
+    /// `launch/patient`, `offline_access`): a broader grant (`patient/*.rs`) covers a narrower
+    /// request. `false` when the answer carries no scope (call [`Self::compare_scope`] first
+    /// to read a missing scope as the requested one).
+    ///
+    /// # Errors
+    ///
+    /// [`ScopeError`] when `scope` is not a scope.
+    pub fn granted(&self, scope: &str) -> Result<bool, ScopeError> {
+        let scope: crate::scope::Scope = scope.parse()?;
+        Ok(self
+            .scope
+            .as_ref()
+            .is_some_and(|granted| granted.covers(&scope)))
     }
 
     /// Checks the answer against the SMART token-response rules for `flow`, like safire's

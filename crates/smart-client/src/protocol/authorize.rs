@@ -6,7 +6,7 @@ use std::sync::Arc;
 use smart_core::{ClientId, RedirectUri, display_url, unix_seconds};
 use smart_discovery::SmartConfiguration;
 use smart_pkce::{PkceVerifier, State};
-use smart_token::scope::ScopeSet;
+use smart_token::scope::{Scope, ScopeSet};
 use smart_token::{AuthorizationCode, TokenRequest, TokenResponse};
 
 use super::SmartFlows;
@@ -34,11 +34,32 @@ impl SmartFlows {
         options: AuthorizeOptions,
     ) -> Result<Next<AuthorizationRequest>, ClientError> {
         let config = &self.inner.config;
-        let scopes = options
+        if let Some(iss) = &options.launch_iss
+            && iss != config.issuer.as_str()
+        {
+            return Err(ClientError::LaunchIssuer {
+                iss: smart_core::display_text(iss, 256),
+                issuer: config.issuer.as_str().to_owned(),
+                hint: crate::error::issuer_difference(iss, config.issuer.as_str()),
+            });
+        }
+        let mut scopes = options
             .scopes
             .clone()
             .or_else(|| config.scopes.clone())
             .filter(|s| !s.is_empty());
+        if let Some(scopes) = &mut scopes {
+            // An EHR launch needs the `launch` scope to receive its context (SHALL).
+            if options.launch.is_some() && !scopes.contains(&Scope::Launch) {
+                scopes.insert(Scope::Launch);
+            }
+            if scopes.contains(&Scope::OpenId)
+                && !cfg!(feature = "openid")
+                && !config.unverified_id_tokens
+            {
+                return Err(ConfigError::OpenIdWithoutVerification.into());
+            }
+        }
         let mut missing = Vec::new();
         if config.client_id.is_none() {
             missing.push("client_id");
@@ -95,11 +116,23 @@ impl SmartFlows {
         );
         let state = State::generate()?;
         let verifier = PkceVerifier::generate()?;
-        let nonce = options
+        let mut options = options;
+        let given = options
             .params
             .iter()
             .find(|(name, _)| name == "nonce")
             .map(|(_, value)| value.clone());
+        // With `openid`, a nonce binds the id_token to this request: the caller's, or a
+        // fresh one from the CSPRNG (128 bits), kept in the pending authorization.
+        let nonce = match given {
+            Some(nonce) => Some(nonce),
+            None if parts.scope.contains(&Scope::OpenId) => {
+                let nonce = State::generate()?.expose_secret().to_owned();
+                options.params.push(("nonce".to_owned(), nonce.clone()));
+                Some(nonce)
+            }
+            None => None,
+        };
         let params = self.authorization_params(
             &parts,
             &state,
@@ -229,6 +262,8 @@ impl SmartFlows {
         let auth = self.auth()?.clone();
         let policy = config.policy;
         let stored = pending.token_endpoint.clone();
+        let requested = pending.scope.clone();
+        let nonce = pending.nonce.clone();
         let grant =
             TokenRequest::authorization_code(code, &pending.redirect_uri, &pending.verifier);
         let flows = self.clone();
@@ -250,7 +285,10 @@ impl SmartFlows {
             log::info!("Requesting access token using authorization code...");
             flows.check_assertion_algorithm(&auth)?;
             let request = grant.build(&token_url, &auth)?;
-            Ok(flows.token_call(request))
+            flows.token_call(request).and_then(move |mut token| {
+                token.compare_scope(&requested);
+                flows.checked_id_token(token, nonce.as_deref())
+            })
         })
     }
 }

@@ -64,6 +64,27 @@ impl Check {
 }
 
 impl SmartFlows {
+    /// The token answer once its `id_token`, if any, is verified (with `nonce` when the
+    /// authorization request sent one): what the code exchange and refresh end with, unless
+    /// the configuration accepts unverified `id_token`s.
+    pub(super) fn checked_id_token(
+        &self,
+        token: smart_token::TokenResponse,
+        nonce: Option<&str>,
+    ) -> Result<Next<smart_token::TokenResponse>, ClientError> {
+        let Some(id_token) = token.id_token().cloned() else {
+            return Ok(Next::Done(token));
+        };
+        if self.inner.config.unverified_id_tokens {
+            log::warn!(
+                "the id_token is NOT verified (accept_unverified_id_tokens_insecure): do not trust its claims"
+            );
+            return Ok(Next::Done(token));
+        }
+        self.verification(&id_token, nonce)?
+            .map(move |_claims| Ok(token))
+    }
+
     /// Verifies an `id_token` as SMART requires: the issuer is the server's SMART `issuer`
     /// (exact string), its OpenID configuration and JWK Set are fetched and cached (the keys
     /// are fetched again once when the token names an unknown `kid`, so key rotation works),
@@ -101,22 +122,31 @@ impl SmartFlows {
             clock: Arc::clone(&self.inner.clock),
         };
         let flows = self.clone();
-        self.identity(false)?.and_then(move |identity| {
-            match check.signature(&identity) {
-                Err(smart_jwt_assertion::Error::NoMatchingKey { .. }) => {
-                    // An unknown `kid`: the keys may have rotated. Fetch them once more.
-                    flows.identity(true)?.map(move |identity| {
-                        let verified = check.signature(&identity);
-                        check.claims(&identity, verified)
-                    })
+        let claimed = claimed_issuer(id_token);
+        self.identity(false, claimed.clone())?
+            .and_then(move |identity| {
+                match check.signature(&identity) {
+                    Err(smart_jwt_assertion::Error::NoMatchingKey { .. }) => {
+                        // An unknown `kid`: the keys may have rotated. Fetch them once more.
+                        flows.identity(true, claimed)?.map(move |identity| {
+                            let verified = check.signature(&identity);
+                            check.claims(&identity, verified)
+                        })
+                    }
+                    verified => check.claims(&identity, verified).map(Next::Done),
                 }
-                verified => check.claims(&identity, verified).map(Next::Done),
-            }
-        })
+            })
     }
 
-    /// The issuer's OpenID configuration and keys, from the cache unless `refresh`.
-    fn identity(&self, refresh: bool) -> Result<Next<Arc<Identity>>, ClientError> {
+    /// The issuer's OpenID configuration and keys, from the cache unless `refresh`. The
+    /// issuer is the SMART configuration's; when it names none, the one the `id_token` claims
+    /// (`claimed`), whose OpenID configuration must then name the same issuer (checked by
+    /// `openid::parse`) and whose keys must verify the token.
+    fn identity(
+        &self,
+        refresh: bool,
+        claimed: Option<IssuerUrl>,
+    ) -> Result<Next<Arc<Identity>>, ClientError> {
         if !refresh
             && let Some(identity) = self
                 .inner
@@ -134,6 +164,7 @@ impl SmartFlows {
             let issuer = configuration
                 .issuer()
                 .cloned()
+                .or(claimed)
                 .ok_or(ClientError::IdToken(IdTokenProblem::NoIssuer))?;
             let request = smart_discovery::openid::request(&issuer)?;
             Ok(Next::fetch(
@@ -178,4 +209,12 @@ impl SmartFlows {
             ))
         })
     }
+}
+
+/// The `iss` an `id_token` claims, read without verification: only to find the issuer when
+/// the SMART configuration names none. Its OpenID configuration and keys decide the rest.
+fn claimed_issuer(id_token: &smart_token::IdToken) -> Option<IssuerUrl> {
+    let (_, claims) = smart_jwt_assertion::decode_unverified(id_token.expose_secret()).ok()?;
+    let iss = claims.get("iss")?.as_str()?;
+    IssuerUrl::parse(iss).ok()
 }

@@ -235,6 +235,23 @@ impl SmartFlows {
         &self.inner.clock
     }
 
+    /// Without the `openid` feature there is nothing to verify with: a build that cannot
+    /// verify refuses to ask for `openid` ([`ConfigError::OpenIdWithoutVerification`]), so an
+    /// `id_token` here came unasked and is passed on as it is.
+    #[cfg(not(feature = "openid"))]
+    #[expect(
+        clippy::unnecessary_wraps,
+        clippy::unused_self,
+        reason = "the same signature as the verifying version"
+    )]
+    fn checked_id_token(
+        &self,
+        token: smart_token::TokenResponse,
+        _nonce: Option<&str>,
+    ) -> Result<crate::flow::Next<smart_token::TokenResponse>, ClientError> {
+        Ok(crate::flow::Next::Done(token))
+    }
+
     /// The body limit of every answer.
     fn limit(&self) -> u64 {
         self.inner.config.http.get_max_body_bytes()

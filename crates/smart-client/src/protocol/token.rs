@@ -69,14 +69,21 @@ impl SmartFlows {
         let auth = self.auth()?.clone();
         let grant = TokenRequest::refresh_token(refresh_token, narrower_scope);
         let kept = refresh_token.clone();
+        let narrower = narrower_scope.cloned();
         let flows = self.clone();
         self.token_url()?.and_then(move |token_url| {
             log::info!("Refreshing access token...");
             flows.check_assertion_algorithm(&auth)?;
             let request = grant.build(&token_url, &auth)?;
-            flows.token_call(request).map(move |mut token| {
+            flows.token_call(request).and_then(move |mut token| {
                 token.keep_refresh_token(Some(&kept));
-                Ok(token)
+                // A narrowing refresh that gets more than it asked for is reported.
+                if let Some(narrower) = &narrower {
+                    token.compare_scope(narrower);
+                }
+                // A refreshed id_token is verified too; it carries no nonce to compare
+                // (OpenID Connect Core §12.2), so none is expected.
+                flows.checked_id_token(token, None)
             })
         })
     }

@@ -124,8 +124,11 @@ fn authorization_url_has_every_parameter_and_keeps_the_endpoint_query() {
     assert_eq!(param(&pairs, "launch"), "launch-123");
     assert_eq!(
         param(&pairs, "scope"),
-        "launch/patient patient/*.rs openid fhirUser offline_access"
+        "launch/patient patient/*.rs openid fhirUser offline_access launch",
+        "an EHR launch adds the launch scope"
     );
+    assert_eq!(param(&pairs, "nonce"), "n-1", "the caller's nonce is kept");
+    assert_eq!(request.pending().nonce(), Some("n-1"));
     assert_eq!(param(&pairs, "aud"), ehr.base());
     assert_eq!(param(&pairs, "code_challenge_method"), "S256");
     let pending = request.pending();
@@ -170,9 +173,14 @@ fn post_authorization_returns_the_form() {
             "state",
             "aud",
             "code_challenge",
-            "code_challenge_method"
+            "code_challenge_method",
+            "nonce"
         ]
     );
+    // `openid` is requested: a fresh nonce, kept for the id_token check.
+    let nonce = &request.form().last().unwrap().1;
+    assert!(nonce.len() >= 22, "{nonce}");
+    assert_eq!(request.pending().nonce(), Some(nonce.as_str()));
     let html = request.html();
     assert!(html.contains("method=\"post\""));
     assert!(html.contains(request.pending().state().expose_secret()));

@@ -181,3 +181,61 @@ fn rotated_keys_are_fetched_again_once() {
     second.assert();
 }
 }
+
+both_shells! {
+fn a_refreshed_id_token_is_verified_and_a_wider_grant_reported() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let key = PrivateKey::generate_p384().unwrap();
+    let attacker = PrivateKey::generate_p384().unwrap();
+    serve_identity(&mut ehr, &[(&key, "id-key")], 1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let answer = |id_token: &IdToken, scope: &str| {
+        json!({
+            "access_token": "at-1", "token_type": "Bearer", "expires_in": 300, "scope": scope,
+            "id_token": id_token.expose_secret()
+        })
+        .to_string()
+    };
+    // No nonce in a refreshed id_token (OpenID Connect Core 12.2): none is expected.
+    let mut refreshed_claims = claims(&ehr);
+    refreshed_claims
+        .as_object_mut()
+        .unwrap()
+        .remove("nonce");
+    let good = sign(&key, "id-key", &refreshed_claims);
+    let narrower = smart_token::scope::ScopeSet::parse("patient/Patient.rs").unwrap();
+    let wider = ehr
+        .server
+        .mock("POST", "/auth/token")
+        .with_body(answer(&good, "patient/Patient.rs patient/Observation.rs"))
+        .expect(1)
+        .create();
+    let token = client
+        .refresh(&smart_token::RefreshToken::new("rt-0"), Some(&narrower))
+        .unwrap();
+    wider.assert();
+    assert!(
+        token.deviations().iter().any(|deviation| matches!(
+            deviation,
+            smart_token::Deviation::ScopeBeyondRequest { scopes }
+                if scopes == &["patient/Observation.rs".to_owned()]
+        )),
+        "{:?}",
+        token.deviations()
+    );
+
+    let forged = sign(&attacker, "id-key", &refreshed_claims);
+    ehr.server
+        .mock("POST", "/auth/token")
+        .with_body(answer(&forged, "patient/Patient.rs"))
+        .create();
+    let err = client
+        .refresh(&smart_token::RefreshToken::new("rt-0"), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::IdToken(IdTokenProblem::Signature(_))),
+        "{err:?}"
+    );
+}
+}

@@ -254,6 +254,10 @@ fn builder(server: &Server) -> ClientConfigBuilder {
         .redirect_uri("https://app.example/callback")
         .scopes("launch/patient patient/*.rs openid fhirUser offline_access")
         .allow_insecure_localhost(true)
+        // The mock EHR's code exchange and refresh answer with an opaque id_token (a known
+        // secret to search for); verification, and its errors, are exercised by
+        // `id_token_flows` with a token the server signs.
+        .accept_unverified_id_tokens_insecure(true)
         .http_options(HttpOptions::new().timeout(Duration::from_secs(5)))
 }
 

@@ -5,6 +5,8 @@
     reason = "test helpers outside #[test] functions: a failing unwrap is a failing test"
 )]
 
+mod secure_defaults;
+
 use std::time::Duration;
 
 use smart_client::jwt::PrivateKey;
@@ -399,8 +401,12 @@ fn refusals_a_client_bug_would_trigger() {
         .unwrap_err();
     assert_eq!(oauth_error(&err), Some(&ErrorCode::InvalidGrant), "{err}");
 
-    // Reused code: the second exchange of the same callback fails.
-    let request = client.authorize(AuthorizeOptions::new()).unwrap();
+    // Reused code: the second exchange of the same callback fails. (No `openid` here: the
+    // sandbox's clock is now 61 s ahead of the client's, so its id_token's `iat` would be in
+    // the future, which the client rightly refuses.)
+    let request = client
+        .authorize(AuthorizeOptions::new().scopes("patient/*.rs").unwrap())
+        .unwrap();
     let callback = browse(&request).unwrap();
     client
         .complete_authorization(&callback, request.pending())
