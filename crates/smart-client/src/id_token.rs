@@ -16,8 +16,8 @@ const CLOCK_SKEW_SECONDS: u64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IdTokenProblem {
-    /// The server's SMART configuration names no `issuer`, so there is nothing to check the
-    /// token's `iss` against.
+    /// Neither the server's SMART configuration nor the token names an issuer, so there is
+    /// nothing to check the token's `iss` against.
     NoIssuer,
     /// The token's `iss` is not the server's issuer (exact string comparison).
     IssuerMismatch {
@@ -48,7 +48,7 @@ impl fmt::Display for IdTokenProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoIssuer => f.write_str(
-                "the server's SMART configuration has no issuer to check the id_token against",
+                "neither the server's SMART configuration nor the id_token names an issuer to check the id_token against",
             ),
             Self::IssuerMismatch { expected, found } => {
                 write!(
@@ -87,6 +87,15 @@ pub struct IdTokenClaims {
 }
 
 impl IdTokenClaims {
+    /// Claims for unit tests elsewhere in the crate.
+    #[cfg(test)]
+    pub(crate) fn for_tests(value: Value) -> Self {
+        let Value::Object(claims) = value else {
+            panic!("claims are an object")
+        };
+        Self { claims }
+    }
+
     /// Every claim, as verified.
     #[must_use]
     pub fn claims(&self) -> &Map<String, Value> {

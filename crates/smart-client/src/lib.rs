@@ -7,6 +7,8 @@ mod authorize;
 mod blocking;
 mod config;
 mod error;
+#[cfg(feature = "openid")]
+mod fhir_user;
 mod flow;
 #[cfg(feature = "openid")]
 mod id_token;
@@ -26,6 +28,8 @@ pub use authorize::{
 pub use blocking::SmartClient;
 pub use config::{ClientConfig, ClientConfigBuilder, ConfigError, SecretMethod};
 pub use error::{ClientError, issuer_difference};
+#[cfg(feature = "openid")]
+pub use fhir_user::{FhirUser, FhirUserError, FhirUserType};
 pub use flow::{Flow, Step};
 #[cfg(feature = "openid")]
 pub use id_token::{IdTokenClaims, IdTokenProblem};

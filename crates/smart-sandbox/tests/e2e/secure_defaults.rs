@@ -6,7 +6,8 @@
 use smart_client::core::url::Url;
 use smart_client::token::Deviation;
 use smart_client::{
-    AuthorizeOptions, ClientConfig, ClientError, ClientType, IdTokenProblem, PendingAuthorization,
+    AuthorizeOptions, ClientConfig, ClientError, ClientType, FhirUserType, IdTokenProblem,
+    PendingAuthorization,
 };
 use smart_sandbox::{LaunchContext, Sandbox, demo};
 use test_support::{Client, both_shells};
@@ -86,7 +87,17 @@ fn openid_brings_a_nonce_and_the_exchange_verifies_the_id_token() {
     let token = client
         .complete_authorization(&callback, request.pending())
         .unwrap();
-    assert!(token.id_token().is_some());
+    let claims = client
+        .verify_id_token(token.id_token().unwrap(), Some(&nonce))
+        .unwrap();
+    let base = smart_client::core::FhirBaseUrl::parse(sandbox.base_url()).unwrap();
+    let user = claims.fhir_user_resource(&base).unwrap();
+    assert_eq!(user.resource_type(), FhirUserType::Patient);
+    assert_eq!(user.id(), demo::PATIENT_ID);
+    assert_eq!(
+        user.url().as_str(),
+        format!("{}/{}", sandbox.base_url(), user.reference())
+    );
 
     // The same flow with the kept nonce changed (a session store mixed up): the id_token the
     // server returns carries the real nonce, and the exchange refuses it.
