@@ -147,10 +147,11 @@ fn feature_tests() -> Result<(), Error> {
 const DENY_WARNINGS: &str = "-D warnings";
 
 /// The umbrella's examples and the features each needs.
-const EXAMPLES: [(&str, &str); 5] = [
+const EXAMPLES: [(&str, &str); 6] = [
     ("ehr_launch_web_app", "client-confidential-symmetric"),
     ("standalone_launch", "client-public"),
     ("backend_services", "backend-services,session"),
+    ("two_ehrs", "client-confidential-symmetric"),
     ("async_standalone_launch", "client-public,reqwest"),
     ("async_backend_services", "backend-services,reqwest"),
 ];

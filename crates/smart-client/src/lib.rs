@@ -13,6 +13,7 @@ mod flow;
 #[cfg(feature = "openid")]
 mod id_token;
 mod protocol;
+pub mod registry;
 #[cfg(feature = "reqwest")]
 mod reqwest_client;
 mod shell;

@@ -94,6 +94,35 @@ impl Client {
         }
     }
 
+    /// A client of the shell set by [`run`] over `flows` (the issuer registry's, say), with
+    /// the default transport of that shell.
+    ///
+    /// # Panics
+    ///
+    /// When the transport or a tokio runtime cannot be made (a test environment problem).
+    #[must_use]
+    pub fn from_flows(flows: smart_client::SmartFlows) -> Self {
+        let options = flows.config().http_options().clone();
+        match SHELL.with(Cell::get) {
+            Shell::Blocking => Self::Blocking(SmartClient::from_flows(
+                flows,
+                smart_client::UreqClient::new(&options).expect("a ureq transport"),
+            )),
+            Shell::Async => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("a tokio runtime");
+                let client = AsyncSmartClient::from_flows(
+                    flows,
+                    smart_client::ReqwestClient::new(&options).expect("a reqwest transport"),
+                );
+                Self::Async(client, Arc::new(runtime))
+            }
+        }
+    }
+
     /// The configuration.
     #[must_use]
     pub fn config(&self) -> &ClientConfig {

@@ -12,6 +12,7 @@ mod config;
 mod discovery;
 mod flows;
 mod id_token;
+mod registry;
 mod transport;
 
 use std::time::Duration;

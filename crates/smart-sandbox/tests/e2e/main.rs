@@ -5,6 +5,7 @@
     reason = "test helpers outside #[test] functions: a failing unwrap is a failing test"
 )]
 
+mod registry;
 mod secure_defaults;
 
 use std::time::Duration;
