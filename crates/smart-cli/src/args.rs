@@ -48,6 +48,11 @@ pub(crate) struct Global {
     /// Allow `http://` to localhost, 127.0.0.1 and `[::1]` (development only).
     #[arg(long, global = true)]
     pub(crate) allow_insecure_localhost: bool,
+    /// An issuer registry file (JSON, or TOML when named *.toml; default: `$SMART_CONFIG`):
+    /// the entry for --fhir-base supplies the client id, type, secret or key, kid and
+    /// endpoints that no flag gives.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +200,9 @@ pub(crate) struct LaunchArgs {
     /// An EHR launch: the launch value the EHR passed to the app.
     #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     pub(crate) launch: Option<String>,
+    /// An extra authorization parameter such as prompt=none or a vendor's (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub(crate) params: Vec<String>,
     /// The loopback port for the redirect listener (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub(crate) port: u16,

@@ -173,7 +173,10 @@ fn supports(configuration: &SmartConfiguration) -> Value {
 }
 
 /// Splits `NAME=VALUE` extra parameters.
-fn extra_params(options: AuthorizeOptions, params: &[String]) -> Result<AuthorizeOptions, Failure> {
+pub(crate) fn extra_params(
+    options: AuthorizeOptions,
+    params: &[String],
+) -> Result<AuthorizeOptions, Failure> {
     params.iter().try_fold(options, |options, param| {
         let (name, value) = param
             .split_once('=')
@@ -216,7 +219,9 @@ pub(crate) fn authorize_url(global: &Global, args: &AuthorizeUrlArgs) -> Result<
             "url": request.url().as_str(),
             "form": request.form().iter().map(|(n, v)| json!([n, v])).collect::<Vec<_>>(),
             "state": pending.state().expose_secret(),
-            "code_verifier": pending.verifier().expose_secret(),
+            // Saved with the pending authorization, the verifier is not shown as well.
+            "code_verifier": args.save_pending.is_none().then(|| pending.verifier().expose_secret()),
+            "nonce": pending.nonce(),
         }));
         return Ok(());
     }
@@ -231,7 +236,12 @@ pub(crate) fn authorize_url(global: &Global, args: &AuthorizeUrlArgs) -> Result<
         }
     }
     outln!("state:         {}", pending.state().expose_secret());
-    outln!("code_verifier: {}", pending.verifier().expose_secret());
+    if args.save_pending.is_none() {
+        outln!("code_verifier: {}", pending.verifier().expose_secret());
+    }
+    if let Some(nonce) = pending.nonce() {
+        outln!("nonce:         {}", esc(nonce));
+    }
     if let Some(path) = &args.save_pending {
         outln!(
             "pending authorization saved to {} (keep it private)",

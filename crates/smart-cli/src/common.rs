@@ -5,7 +5,7 @@ use crate::output::{errln, outln};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,6 +16,8 @@ use smart_client::{
     ClientConfig, ClientConfigBuilder, ClientError, ClientType, HttpOptions, SecretMethod,
     SmartClient,
 };
+
+use smart_client::registry::{EhrSettings, IssuerRegistry, RegistryError, SecretRef};
 
 use crate::args::{ClientArgs, ClientTypeArg, Global, SecretMethodArg, TokenSource};
 use crate::local::{SMALL_FILE, read_text};
@@ -338,6 +340,8 @@ pub(crate) fn config_builder(
     global: &Global,
     args: &ClientArgs,
 ) -> Result<(ClientConfigBuilder, ClientType), Failure> {
+    let entry = registry_entry(global, &args.fhir_base)?;
+    let args = &with_registry(args, entry.as_ref())?;
     let mut builder = ClientConfig::builder(args.fhir_base.clone())
         .allow_insecure_localhost(global.allow_insecure_localhost)
         .http_options(http_options(global))
@@ -392,6 +396,81 @@ pub(crate) fn config_builder(
         Some(ClientTypeArg::Public) | None => ClientType::Public,
     };
     Ok((builder, client_type))
+}
+
+/// The issuer registry entry for `fhir_base`, from `--config FILE` or `$SMART_CONFIG`.
+fn registry_entry(global: &Global, fhir_base: &str) -> Result<Option<EhrSettings>, Failure> {
+    let Some(path) = global
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("SMART_CONFIG").map(PathBuf::from))
+    else {
+        return Ok(None);
+    };
+    let failed = |error: RegistryError| {
+        Failure::usage(format!(
+            "--config {}: {}",
+            path.display(),
+            error_chain(&error)
+        ))
+    };
+    let registry = IssuerRegistry::load(&path).map_err(failed)?;
+    let entry = registry.settings(fhir_base).map_err(failed)?.clone();
+    Ok(Some(entry))
+}
+
+/// The client flags, with what the registry entry says filled in where no flag was given
+/// (flags win). The entry's secret and key references become the matching flags, so they are
+/// read, capped and redacted exactly as flags are.
+fn with_registry(args: &ClientArgs, entry: Option<&EhrSettings>) -> Result<ClientArgs, Failure> {
+    let mut args = args.clone();
+    let Some(entry) = entry else {
+        return Ok(args);
+    };
+    args.client_id
+        .get_or_insert_with(|| entry.client_id().to_owned());
+    if args.client_type.is_none() {
+        args.client_type = Some(match entry.client_type() {
+            ClientType::ConfidentialSymmetric => ClientTypeArg::ConfidentialSymmetric,
+            ClientType::ConfidentialAsymmetric => ClientTypeArg::ConfidentialAsymmetric,
+            _ => ClientTypeArg::Public,
+        });
+    }
+    let no_secret_flag = args.client_secret_env.is_none() && args.client_secret_file.is_none();
+    match entry.client_secret_ref() {
+        Some(SecretRef::Env(name)) if no_secret_flag => args.client_secret_env = Some(name.clone()),
+        Some(SecretRef::File(path)) if no_secret_flag => {
+            args.client_secret_file = Some(path.clone());
+        }
+        _ => {}
+    }
+    if no_secret_flag && args.secret_method == SecretMethodArg::Basic {
+        args.secret_method = match entry.method() {
+            SecretMethod::BasicRfc6749 => SecretMethodArg::BasicRfc6749,
+            SecretMethod::Post => SecretMethodArg::Post,
+            _ => SecretMethodArg::Basic,
+        };
+    }
+    match entry.private_key_ref() {
+        Some(SecretRef::File(path)) if args.key.is_none() => args.key = Some(path.clone()),
+        Some(SecretRef::Env(name)) if args.key.is_none() => {
+            return Err(Failure::usage(format!(
+                "--config: the EHR \"{}\" takes its private key from the environment variable {name}; the smart command reads keys from files: give --key FILE",
+                esc(entry.name())
+            )));
+        }
+        _ => {}
+    }
+    if args.kid.is_none() {
+        args.kid = entry.key_id().map(str::to_owned);
+    }
+    if args.token_endpoint.is_none() {
+        args.token_endpoint = entry.configured_token_endpoint().map(str::to_owned);
+    }
+    if args.authorization_endpoint.is_none() {
+        args.authorization_endpoint = entry.configured_authorization_endpoint().map(str::to_owned);
+    }
+    Ok(args)
 }
 
 /// A client over the default transport.

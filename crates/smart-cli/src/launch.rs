@@ -61,6 +61,7 @@ pub(crate) fn launch(global: &Global, args: &LaunchArgs) -> Result<(), Failure> 
     if args.post {
         options = options.method(AuthorizeMethod::Post);
     }
+    let options = crate::commands::extra_params(options, &args.params)?;
     let request = client.authorize(options)?;
     let start_url = match request.method() {
         AuthorizeMethod::Get => request.url().to_string(),

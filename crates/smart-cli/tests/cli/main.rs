@@ -15,6 +15,7 @@ use smart_sandbox::{Sandbox, demo};
 mod commands;
 mod conformance;
 mod hostile;
+mod registry;
 mod robustness;
 mod udap;
 

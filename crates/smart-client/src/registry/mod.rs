@@ -148,6 +148,66 @@ impl EhrSettings {
         &self.issuer
     }
 
+    /// The client id at this EHR.
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The client type.
+    #[must_use]
+    pub fn client_type(&self) -> ClientType {
+        self.client_type
+    }
+
+    /// How the secret is sent.
+    #[must_use]
+    pub fn method(&self) -> SecretMethod {
+        self.secret_method
+    }
+
+    /// Where the client secret is, if any.
+    #[must_use]
+    pub fn client_secret_ref(&self) -> Option<&SecretRef> {
+        self.client_secret.as_ref()
+    }
+
+    /// Where the private key is, if any.
+    #[must_use]
+    pub fn private_key_ref(&self) -> Option<&SecretRef> {
+        self.private_key.as_ref()
+    }
+
+    /// The key id, if set.
+    #[must_use]
+    pub fn key_id(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The scopes, if set.
+    #[must_use]
+    pub fn scope_text(&self) -> Option<&str> {
+        self.scopes.as_deref()
+    }
+
+    /// The redirect URI, if set.
+    #[must_use]
+    pub fn redirect(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+
+    /// The configured token endpoint, if any.
+    #[must_use]
+    pub fn configured_token_endpoint(&self) -> Option<&str> {
+        self.token_endpoint.as_deref()
+    }
+
+    /// The configured authorization endpoint, if any.
+    #[must_use]
+    pub fn configured_authorization_endpoint(&self) -> Option<&str> {
+        self.authorization_endpoint.as_deref()
+    }
+
     /// The client configuration, with the secret or key read from where it is referenced.
     ///
     /// # Errors

@@ -23,11 +23,12 @@ pub enum SecretRef {
 
 impl SecretRef {
     /// Reads the secret for `field` of the EHR `ehr` (both name it in errors).
-    pub(crate) fn read(
-        &self,
-        ehr: &str,
-        field: &'static str,
-    ) -> Result<Secret<String>, RegistryError> {
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Secret`] when the variable is unset or not UTF-8, or the file is
+    /// missing, not a regular file, larger than [`MAX_SECRET_FILE`], not UTF-8 or empty.
+    pub fn read(&self, ehr: &str, field: &'static str) -> Result<Secret<String>, RegistryError> {
         let failed = |reason: String| RegistryError::Secret {
             ehr: ehr.to_owned(),
             field,
