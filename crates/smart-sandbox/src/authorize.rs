@@ -1,4 +1,5 @@
-//! `GET`/`POST /authorize`, and the interactive approval page.
+//! `GET`/`POST /authorize`, and the interactive consent page (after the login page of
+//! `login.rs` when that is on).
 
 use core::fmt::Write as _;
 
@@ -12,7 +13,8 @@ use crate::config::{GrantType, shown};
 use crate::context::LaunchContext;
 use crate::demo;
 use crate::http_util::{
-    HttpResponse, OAuthFailure, Params, escape_html, form_body, html, method_not_allowed, redirect,
+    HttpResponse, OAuthFailure, Params, escape_html, form_body, html_with_form_action,
+    method_not_allowed, redirect,
 };
 use crate::store::{
     APPROVAL_LIFETIME, Approval, CODE_LIFETIME, Code, Grant, Shared, key_of, random_token,
@@ -25,7 +27,7 @@ const MAX_NONCE_LEN: usize = 512;
 #[derive(Debug)]
 pub(crate) struct AuthorizeRequest {
     client_id: String,
-    client_label: String,
+    pub(crate) client_label: String,
     redirect_uri: String,
     state: String,
     scope: ScopeSet,
@@ -59,8 +61,8 @@ pub(crate) fn authorize(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResp
         Err(failure) => return failure.into_response(),
     };
     match validate(shared, &params) {
-        Ok(request) if shared.interactive => approval_page(shared, request),
-        Ok(request) => approve(shared, request, None),
+        Ok(request) if shared.interactive => start_interactive(shared, request),
+        Ok(request) => approve(shared, request, None, None),
         Err(Refusal::Show(failure)) => failure.into_response(),
         Err(Refusal::Redirect {
             redirect_uri,
@@ -304,19 +306,21 @@ fn approve(
     shared: &Shared,
     request: AuthorizeRequest,
     chosen: Option<&demo::DemoPatient>,
+    logged_in: Option<String>,
 ) -> HttpResponse {
-    let (context, fhir_user) = match request.launch {
-        Some(mut context) => {
-            if context.smart_style_url.is_none() {
-                context.smart_style_url = Some(style_url(shared));
-            }
-            let user = context
-                .fhir_user
-                .clone()
-                .unwrap_or_else(|| format!("Practitioner/{}", demo::PRACTITIONER_ID));
-            (context, user)
+    let (context, fhir_user) = if let Some(mut context) = request.launch {
+        if context.smart_style_url.is_none() {
+            context.smart_style_url = Some(style_url(shared));
         }
-        None => standalone_context(shared, &request.scope, chosen),
+        let user = context
+            .fhir_user
+            .clone()
+            .or(logged_in)
+            .unwrap_or_else(|| format!("Practitioner/{}", demo::PRACTITIONER_ID));
+        (context, user)
+    } else {
+        let (context, user) = standalone_context(shared, &request.scope, chosen);
+        (context, logged_in.unwrap_or(user))
     };
     let code = match random_token() {
         Ok(code) => code,
@@ -354,13 +358,37 @@ fn approve(
     )
 }
 
-/// The approval page: what the app asks for, a patient picker for standalone patient
-/// launches, and Approve / Deny buttons that post back with a one-time ticket.
-fn approval_page(shared: &Shared, request: AuthorizeRequest) -> HttpResponse {
+/// Keeps `request` under a fresh one-time ticket and shows the login page (when on) or the
+/// consent page.
+fn start_interactive(shared: &Shared, request: AuthorizeRequest) -> HttpResponse {
     let ticket = match random_token() {
         Ok(ticket) => ticket,
         Err(failure) => return failure.into_response(),
     };
+    let page = if shared.login {
+        crate::login::login_page(&ticket, &request.client_label, None)
+    } else {
+        consent_page(&ticket, &request)
+    };
+    let now = shared.now();
+    let mut state = shared.state();
+    state.purge(now);
+    state.approvals.insert(
+        key_of(&ticket),
+        Approval {
+            request,
+            expires_at: now.saturating_add(APPROVAL_LIFETIME),
+            user: None,
+            failed_logins: 0,
+        },
+    );
+    drop(state);
+    page
+}
+
+/// The consent page: what the app asks for, a patient picker for standalone patient
+/// launches, and Approve / Deny buttons that post back with the one-time ticket.
+pub(crate) fn consent_page(ticket: &str, request: &AuthorizeRequest) -> HttpResponse {
     let mut page = String::new();
     let label = escape_html(&request.client_label);
     let _ = write!(
@@ -380,14 +408,14 @@ fn approval_page(shared: &Shared, request: AuthorizeRequest) -> HttpResponse {
     let _ = write!(
         page,
         "<input type=\"hidden\" name=\"ticket\" value=\"{}\">",
-        escape_html(&ticket)
+        escape_html(ticket)
     );
     let picks_patient = request.launch.is_none()
         && request.scope.iter().any(|wanted| {
             matches!(wanted, Scope::LaunchContext(context) if context.resource_type() == "patient")
         });
     if picks_patient {
-        page.push_str("<p><label>Patient: <select name=\"patient\">");
+        page.push_str("<p><label>Patient: <select name=\"patient\" id=\"patient\">");
         for patient in &demo::PATIENTS {
             let _ = write!(
                 page,
@@ -400,22 +428,26 @@ fn approval_page(shared: &Shared, request: AuthorizeRequest) -> HttpResponse {
         page.push_str("</select></label></p>");
     }
     page.push_str(
-        "<p><button name=\"decision\" value=\"approve\">Approve</button> \
-         <button name=\"decision\" value=\"deny\">Deny</button></p></form>\
+        "<p><button id=\"approve\" name=\"decision\" value=\"approve\">Approve</button> \
+         <button id=\"deny\" name=\"decision\" value=\"deny\">Deny</button></p></form>\
          <p><small>smart-sandbox: a test server with demo data only.</small></p></body></html>",
     );
-    let now = shared.now();
-    let mut state = shared.state();
-    state.purge(now);
-    state.approvals.insert(
-        key_of(&ticket),
-        Approval {
-            request,
-            expires_at: now.saturating_add(APPROVAL_LIFETIME),
-        },
-    );
-    drop(state);
-    html(http::StatusCode::OK, page)
+    // Both buttons answer with a redirect to the app: browsers check it against form-action.
+    html_with_form_action(
+        http::StatusCode::OK,
+        page,
+        &redirect_origin(&request.redirect_uri),
+    )
+}
+
+/// The origin of a redirect URI, as a CSP source: `http://127.0.0.1:8080`, or the scheme of a
+/// private-use URI (`com.example.app:`).
+fn redirect_origin(redirect_uri: &str) -> String {
+    match Url::parse(redirect_uri) {
+        Ok(url) if url.origin().is_tuple() => url.origin().ascii_serialization(),
+        Ok(url) => format!("{}:", url.scheme()),
+        Err(_) => String::new(),
+    }
 }
 
 /// `POST /authorize/decision`: the Approve or Deny button of the approval page.
@@ -431,13 +463,28 @@ pub(crate) fn decision(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespo
         return OAuthFailure::invalid_request("ticket is missing").into_response();
     };
     let now = shared.now();
-    let approval = shared.state().approvals.remove(&key_of(ticket));
+    let mut state = shared.state();
+    let key = key_of(ticket);
+    if shared.login
+        && state
+            .approvals
+            .get(&key)
+            .is_some_and(|approval| approval.user.is_none())
+    {
+        return OAuthFailure::invalid_request(
+            "nobody has logged in for this approval; sign in on the login page first",
+        )
+        .into_response();
+    }
+    let approval = state.approvals.remove(&key);
+    drop(state);
     let Some(approval) = approval.filter(|approval| approval.expires_at > now) else {
         return OAuthFailure::invalid_request(
             "unknown or expired approval; start the authorization again",
         )
         .into_response();
     };
+    let user = approval.user;
     let request = approval.request;
     match params.get("decision") {
         Some("approve") => {
@@ -450,13 +497,16 @@ pub(crate) fn decision(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespo
                     }
                 },
             };
-            approve(shared, request, chosen)
+            approve(shared, request, chosen, user)
         }
         _ => redirect_error(
             shared,
             &request.redirect_uri,
             Some(&request.state),
-            &OAuthFailure::new(ErrorCode::AccessDenied, "the user denied the request"),
+            &OAuthFailure::new(
+                ErrorCode::AccessDenied,
+                "the user denied the app access on the consent page",
+            ),
         ),
     }
 }

@@ -799,6 +799,8 @@ fn loopback_port_variant(registered: &str, presented: &str) -> bool {
 pub struct SandboxConfig {
     pub(crate) port: u16,
     pub(crate) interactive: bool,
+    /// The login page before the consent page (`login_and_consent`).
+    pub(crate) login: bool,
     pub(crate) demo_clients: bool,
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -813,6 +815,7 @@ impl Default for SandboxConfig {
         Self {
             port: 0,
             interactive: false,
+            login: false,
             demo_clients: true,
             clients: Vec::new(),
             clock: Arc::new(SystemClock),
@@ -829,6 +832,7 @@ impl fmt::Debug for SandboxConfig {
         let Self {
             port,
             interactive,
+            login,
             demo_clients,
             clients,
             clock: _,
@@ -840,6 +844,7 @@ impl fmt::Debug for SandboxConfig {
         f.debug_struct("SandboxConfig")
             .field("port", port)
             .field("interactive", interactive)
+            .field("login", login)
             .field("demo_clients", demo_clients)
             .field("clients", clients)
             .field("initial_access_token", initial_access_token)

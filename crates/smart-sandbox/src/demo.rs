@@ -6,7 +6,6 @@
 //! to a public repository (`crates/smart-sandbox/keys/`). Use them only with the sandbox, never
 //! with a real server.
 
-use serde_json::{Value, json};
 use smart_jwt_assertion::{JwkSet, PrivateKey};
 use smart_token::scope::ScopeSet;
 
@@ -54,6 +53,25 @@ pub const OTHER_PATIENT_ID: &str = "sandbox-patient-2";
 pub const ENCOUNTER_ID: &str = "sandbox-encounter-1";
 /// The demo practitioner: the signed-in user (`fhirUser`) of EHR launches and provider apps.
 pub const PRACTITIONER_ID: &str = "sandbox-practitioner-1";
+
+/// The demo clinician's username on the login page
+/// ([`SandboxConfig::login_and_consent`](crate::SandboxConfig::login_and_consent)): signs in
+/// as [`PRACTITIONER_ID`]. Its password is [`USER_PASSWORD`].
+pub const PRACTITIONER_USERNAME: &str = "clinician";
+/// The demo patient's username on the login page: signs in as [`PATIENT_ID`]. Its password
+/// is [`USER_PASSWORD`].
+pub const PATIENT_USERNAME: &str = "amy";
+/// The password of every demo user. Public test material.
+pub const USER_PASSWORD: &str = "sandbox-password";
+
+/// The signed-in user (a relative reference) of a demo username.
+pub(crate) fn user_of(username: &str) -> Option<String> {
+    match username {
+        PRACTITIONER_USERNAME => Some(format!("Practitioner/{PRACTITIONER_ID}")),
+        PATIENT_USERNAME => Some(format!("Patient/{PATIENT_ID}")),
+        _ => None,
+    }
+}
 
 /// The `kid` of the ES384 demo client key ([`es384_key`]).
 pub const ES384_KID: &str = "sandbox-es384";
@@ -165,7 +183,7 @@ pub fn clients(base_url: &str) -> Vec<RegisteredClient> {
     ]
 }
 
-/// A demo patient: its id, its encounter, its FHIR resource.
+/// A demo patient: its id, its name, its encounter.
 pub(crate) struct DemoPatient {
     pub(crate) id: &'static str,
     pub(crate) name: &'static str,
@@ -185,31 +203,6 @@ pub(crate) const PATIENTS: [DemoPatient; 2] = [
     },
 ];
 
-/// The FHIR Patient resource with this id, if it is a demo patient.
-pub(crate) fn patient_resource(id: &str) -> Option<Value> {
-    match id {
-        PATIENT_ID => Some(json!({
-            "resourceType": "Patient",
-            "id": PATIENT_ID,
-            "meta": {"tag": [{"system": "urn:smart-sandbox", "code": "demo"}]},
-            "active": true,
-            "name": [{"use": "official", "family": "Shaw", "given": ["Amy", "V."]}],
-            "gender": "female",
-            "birthDate": "1987-02-20"
-        })),
-        OTHER_PATIENT_ID => Some(json!({
-            "resourceType": "Patient",
-            "id": OTHER_PATIENT_ID,
-            "meta": {"tag": [{"system": "urn:smart-sandbox", "code": "demo"}]},
-            "active": true,
-            "name": [{"use": "official", "family": "Adams", "given": ["Daniel", "X."]}],
-            "gender": "male",
-            "birthDate": "1925-12-23"
-        })),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,7 +217,7 @@ mod tests {
         assert!(!scopes(BACKEND_SCOPES).is_empty());
         assert_eq!(clients("http://127.0.0.1:1").len(), 5);
         for patient in &PATIENTS {
-            assert!(patient_resource(patient.id).is_some());
+            assert!(crate::fhir_data::read("Patient", patient.id).is_some());
         }
     }
 }

@@ -68,8 +68,19 @@ pub(crate) fn redirect(location: &str) -> HttpResponse {
     response
 }
 
-/// An HTML page that may not be framed or run scripts.
+/// An HTML page that may not be framed or run scripts; its forms post to the sandbox.
 pub(crate) fn html(status: StatusCode, page: String) -> HttpResponse {
+    html_with_form_action(status, page, "")
+}
+
+/// As [`html`], for a page whose form answers with a redirect to `targets` (browsers check
+/// `form-action` against each redirect of a form submission): space-separated sources such
+/// as `http://127.0.0.1:8080`.
+pub(crate) fn html_with_form_action(
+    status: StatusCode,
+    page: String,
+    targets: &str,
+) -> HttpResponse {
     let mut response = Response::new(page.into_bytes());
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -77,12 +88,13 @@ pub(crate) fn html(status: StatusCode, page: String) -> HttpResponse {
         CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        ),
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}{targets}; frame-ancestors 'none'",
+        if targets.is_empty() { "" } else { " " }
     );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        headers.insert("content-security-policy", value);
+    }
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     no_store(headers);
     response

@@ -130,7 +130,19 @@ pub(crate) fn capability_statement(shared: &Shared) -> HttpResponse {
                         ]
                     }]
                 },
-                "resource": [{"type": "Patient", "interaction": [{"code": "read"}]}]
+                "resource": [
+                    {"type": "Patient", "interaction": [{"code": "read"}]},
+                    {"type": "Encounter", "interaction": [{"code": "read"}]},
+                    {"type": "Practitioner", "interaction": [{"code": "read"}]},
+                    {
+                        "type": "Observation",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}],
+                        "searchParam": [
+                            {"name": "patient", "type": "reference"},
+                            {"name": "subject", "type": "reference"}
+                        ]
+                    }
+                ]
             }]
         }),
     )

@@ -82,6 +82,7 @@ impl Sandbox {
         let SandboxConfig {
             port,
             interactive,
+            login,
             demo_clients,
             clients,
             clock,
@@ -130,6 +131,7 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             base,
             interactive,
+            login,
             initial_access_token,
             connections: 0.into(),
             id_token_signer,
@@ -232,20 +234,7 @@ impl Sandbox {
     /// token response.
     #[must_use]
     pub fn launch(&self, context: LaunchContext) -> String {
-        // The OS random generator does not fail on the platforms the sandbox runs on. If it
-        // did, the value returned would be unknown to the server, and the launch refused.
-        let Ok(launch) = random_token() else {
-            return "no-randomness-available".to_owned();
-        };
-        let now = self.shared.now();
-        self.shared.state().launches.insert(
-            key_of(&launch),
-            LaunchEntry {
-                context,
-                expires_at: now.saturating_add(LAUNCH_LIFETIME),
-            },
-        );
-        launch
+        mint_launch(&self.shared, context)
     }
 
     /// The URL an EHR opens to launch an app: `app_launch_url` with `iss` (this sandbox's
@@ -305,6 +294,26 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop_now();
     }
+}
+
+/// A fresh `launch` value bound to `context`, valid for an hour.
+pub(crate) fn mint_launch(shared: &Shared, context: LaunchContext) -> String {
+    // The OS random generator does not fail on the platforms the sandbox runs on. If it
+    // did, the value returned would be unknown to the server, and the launch refused.
+    let Ok(launch) = random_token() else {
+        return "no-randomness-available".to_owned();
+    };
+    let now = shared.now();
+    let mut state = shared.state();
+    state.purge(now);
+    state.launches.insert(
+        key_of(&launch),
+        LaunchEntry {
+            context,
+            expires_at: now.saturating_add(LAUNCH_LIFETIME),
+        },
+    );
+    launch
 }
 
 /// The sandbox's RS256 signer for `id_token`s, and its JWK Set.
@@ -433,6 +442,8 @@ fn route(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
         "/metadata" => get_only(&|| metadata::capability_statement(shared)),
         "/authorize" => authorize::authorize(shared, request),
         "/authorize/decision" => authorize::decision(shared, request),
+        "/authorize/login" => crate::login::login(shared, request),
+        "/launcher" => crate::launcher::launcher(shared, request),
         "/token" => token::token(shared, request),
         "/introspect" => token::introspect(shared, request),
         "/revoke" => token::revoke(shared, request),
@@ -440,12 +451,7 @@ fn route(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
         "/.well-known/udap" => crate::udap::well_known(shared, request),
         "/udap/register" => crate::udap::register(shared, request),
         "/udap/token" => crate::udap::token(shared, request),
-        path => match path.strip_prefix("/Patient/") {
-            Some(id) if !id.is_empty() && !id.contains('/') => {
-                fhir::read_patient(shared, request, id)
-            }
-            _ => not_found(),
-        },
+        _ => fhir::route(shared, request).unwrap_or_else(not_found),
     }
 }
 

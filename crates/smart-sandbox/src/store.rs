@@ -107,6 +107,11 @@ pub(crate) struct LaunchEntry {
 pub(crate) struct Approval {
     pub(crate) request: AuthorizeRequest,
     pub(crate) expires_at: u64,
+    /// The user who logged in on the login page (a relative reference such as
+    /// `Practitioner/1`); `None` until then, and without the login page.
+    pub(crate) user: Option<String>,
+    /// Wrong passwords so far: the approval is dropped after a few.
+    pub(crate) failed_logins: u8,
 }
 
 /// Everything that changes while the sandbox runs.
@@ -166,6 +171,8 @@ pub(crate) struct Shared {
     /// The FHIR base URL and issuer: `http://127.0.0.1:PORT`.
     pub(crate) base: String,
     pub(crate) interactive: bool,
+    /// A login page comes before the consent page.
+    pub(crate) login: bool,
     pub(crate) initial_access_token: Option<Secret<String>>,
     pub(crate) connections: AtomicU64,
     pub(crate) id_token_signer: KeySigner,

@@ -4,7 +4,7 @@ use http::{Method, Request, StatusCode};
 use serde_json::{Map, Value, json};
 use smart_jwt_assertion::sign_compact;
 use smart_token::ErrorCode;
-use smart_token::scope::{Compartment, Scope, ScopeSet};
+use smart_token::scope::{Scope, ScopeSet};
 
 use crate::client_auth::authenticate;
 use crate::config::{ClientKind, GrantType, RegisteredClient, shown};
@@ -33,8 +33,56 @@ fn post_form(
 /// `POST /token`.
 pub(crate) fn token(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
     post_form(request, |params| {
-        let client = authenticate(shared, request.headers(), params)?;
+        let client = match public_refresh_client(shared, request.headers(), params) {
+            Some(client) => client?,
+            None => authenticate(shared, request.headers(), params)?,
+        };
         grant(shared, &client, params)
+    })
+}
+
+/// The client of a refresh request that carries no client authentication and no
+/// `client_id`: RFC 6749 §6 asks authentication of confidential clients only, so a public
+/// client may refresh with the refresh token alone, which names its client. `None` when the
+/// request is not such a request (it then authenticates as usual).
+fn public_refresh_client(
+    shared: &Shared,
+    headers: &http::HeaderMap,
+    params: &Params,
+) -> Option<Result<RegisteredClient, OAuthFailure>> {
+    let bare = params.get("grant_type") == Some("refresh_token")
+        && [
+            "client_id",
+            "client_secret",
+            "client_assertion",
+            "client_assertion_type",
+        ]
+        .iter()
+        .all(|name| params.get(name).is_none())
+        && !headers.contains_key(http::header::AUTHORIZATION);
+    if !bare {
+        return None;
+    }
+    let token = params.get("refresh_token")?;
+    let state = shared.state();
+    let owner = state
+        .refresh
+        .get(&key_of(token))
+        .and_then(|entry| state.clients.get(&entry.grant.client_id))
+        .cloned();
+    drop(state);
+    Some(match owner {
+        Some(client) if matches!(client.kind(), ClientKind::Public) => Ok(client),
+        Some(client) => Err(OAuthFailure::invalid_client(
+            format!(
+                "the refresh token belongs to the confidential client `{}`: authenticate as that client",
+                shown(client.client_id())
+            ),
+            false,
+        )),
+        None => Err(OAuthFailure::invalid_grant(
+            "unknown, expired or revoked refresh token (sent without client authentication, as a public client may)",
+        )),
     })
 }
 
@@ -160,9 +208,11 @@ fn refresh(
         ));
     };
     if entry.grant.client_id != client.client_id() {
-        return Err(OAuthFailure::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
+        return Err(OAuthFailure::invalid_grant(format!(
+            "the refresh token was issued to the client `{}`, not to `{}`",
+            shown(&entry.grant.client_id),
+            shown(client.client_id())
+        )));
     }
     if entry.rotated {
         let family = entry.grant.family;
@@ -428,19 +478,4 @@ pub(crate) fn revoke(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespons
         drop(state);
         Ok(json_no_store(StatusCode::OK, &json!({})))
     })
-}
-
-/// Whether the access token `grant` may read the Patient `id`: `patient/` scopes for the
-/// token's own patient, `user/` and `system/` scopes for any.
-pub(crate) fn may_read_patient(grant: &Grant, id: &str) -> bool {
-    use smart_token::scope::{Access, Permissions};
-    let own_patient = grant.context.patient.as_deref() == Some(id);
-    [Compartment::Patient, Compartment::User, Compartment::System]
-        .into_iter()
-        .filter(|compartment| *compartment != Compartment::Patient || own_patient)
-        .any(|compartment| {
-            grant
-                .scope
-                .permits(&Access::new(compartment, "Patient", Permissions::READ))
-        })
 }

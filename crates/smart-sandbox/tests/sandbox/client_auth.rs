@@ -382,11 +382,20 @@ fn secrets_must_be_right() {
         );
         assert_eq!(answer.oauth_error(401), "invalid_client", "{header}");
     }
-    // No authentication at all.
+    // No authentication at all: a public client may refresh so (RFC 6749 section 6), but
+    // this refresh token is unknown.
     let answer = post_form(
         &agent,
         &sandbox.token_url(),
         &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+        None,
+    );
+    assert_eq!(answer.oauth_error(400), "invalid_grant");
+    // Any other grant without authentication is still invalid_client.
+    let answer = post_form(
+        &agent,
+        &sandbox.token_url(),
+        &[("grant_type", "authorization_code"), ("code", "x")],
         None,
     );
     assert_eq!(answer.oauth_error(401), "invalid_client");

@@ -7,6 +7,7 @@
     reason = "test helpers outside #[test] functions: a failing unwrap or panic is a failing test"
 )]
 
+mod apps;
 mod authorize;
 mod client_auth;
 mod discovery;

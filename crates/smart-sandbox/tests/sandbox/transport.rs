@@ -197,10 +197,10 @@ fn malformed_requests_get_json_errors() {
     for path in [
         "/",
         "/nothing",
-        "/Patient",
         "/Patient/",
         "/Patient/a/b",
-        "/Observation/1",
+        "/Medication/1",
+        "/Observation/a/b",
     ] {
         let answer = get(&agent, &format!("{}{path}", sandbox.base_url()), None);
         assert_eq!(answer.status, 404, "{path}");
