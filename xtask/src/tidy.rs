@@ -27,6 +27,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("smart-sandbox", WITH_CLIENT_AND_UDAP),
     ("smart-cli", WITH_SANDBOX),
     ("test-support", WITH_CLIENT),
+    // The example web app (publish = false): `--sandbox` runs the app against an embedded
+    // sandbox in one command.
+    ("smart-web-app", WEB_APP),
     ("xtask", &[]),
 ];
 
@@ -71,6 +74,17 @@ const WITH_SANDBOX: &[&str] = &[
     "smart-jwt-assertion",
     "smart-token",
     "smart-client",
+    "smart-sandbox",
+];
+
+const WEB_APP: &[&str] = &[
+    "smart-core",
+    "smart-pkce",
+    "smart-discovery",
+    "smart-jwt-assertion",
+    "smart-token",
+    "smart-client",
+    "smart-session",
     "smart-sandbox",
 ];
 
