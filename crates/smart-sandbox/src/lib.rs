@@ -13,6 +13,7 @@ mod launcher;
 mod login;
 mod metadata;
 mod registration;
+mod sandbox_config;
 mod server;
 mod store;
 mod token;
@@ -20,11 +21,10 @@ mod udap;
 
 mod token_policy;
 
-pub use config::{
-    ClientKeys, ClientKind, GrantType, MAX_CLIENTS_FILE, RegisteredClient, SandboxConfig,
-};
+pub use config::{ClientKeys, ClientKind, GrantType, RegisteredClient};
 pub use context::LaunchContext;
 pub use error::{ClientMetadataError, SandboxError};
+pub use sandbox_config::{MAX_CLIENTS_FILE, SandboxConfig};
 pub use server::Sandbox;
 pub use udap::{SANDBOX_COMMUNITY, UdapMode};
 

@@ -5,11 +5,11 @@ use core::fmt::Write as _;
 
 use http::{Method, Request, StatusCode};
 
-use crate::config::SandboxConfig;
 use crate::demo;
 use crate::http_util::{
     HttpResponse, OAuthFailure, escape_html, form_body, html, method_not_allowed,
 };
+use crate::sandbox_config::SandboxConfig;
 use crate::store::{Shared, key_of};
 
 /// Wrong passwords allowed per authorization request; the next one drops it.

@@ -21,11 +21,11 @@ use smart_jwt_assertion::{Algorithm, JwkSet, KeySigner};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::config::SandboxConfig;
 use crate::context::LaunchContext;
 use crate::demo;
 use crate::error::SandboxError;
 use crate::http_util::{HttpResponse, OAuthFailure, method_not_allowed, not_found, server_error};
+use crate::sandbox_config::SandboxConfig;
 use crate::store::{LAUNCH_LIFETIME, LaunchEntry, Shared, State, key_of, random_token};
 use crate::{MAX_BODY_BYTES, MAX_HEAD_BYTES, authorize, fhir, metadata, registration, token};
 

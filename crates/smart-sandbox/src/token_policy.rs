@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use crate::config::{GrantType, SandboxConfig};
+use crate::config::GrantType;
+use crate::sandbox_config::SandboxConfig;
 use crate::server::Sandbox;
 use crate::store::{ACCESS_TOKEN_LIFETIME, BACKEND_TOKEN_LIFETIME};
 
