@@ -373,6 +373,9 @@ fn start_interactive(shared: &Shared, request: AuthorizeRequest) -> HttpResponse
     let now = shared.now();
     let mut state = shared.state();
     state.purge(now);
+    if state.approvals.len() >= shared.max_pending {
+        return busy();
+    }
     state.approvals.insert(
         key_of(&ticket),
         Approval {
@@ -384,6 +387,17 @@ fn start_interactive(shared: &Shared, request: AuthorizeRequest) -> HttpResponse
     );
     drop(state);
     page
+}
+
+/// `503`: too many requests are waiting (`SandboxConfig::max_pending_requests`).
+pub(crate) fn busy() -> HttpResponse {
+    let mut response = OAuthFailure::new(
+        ErrorCode::TemporarilyUnavailable,
+        "the sandbox holds too many unfinished requests already; finish some, or try again in 10 minutes",
+    )
+    .into_response();
+    *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    response
 }
 
 /// The consent page: what the app asks for, a patient picker for standalone patient

@@ -72,6 +72,14 @@ pub(crate) fn launcher(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespo
     if params.get("encounter").is_some() {
         context.encounter = patient.encounter.map(str::to_owned);
     }
+    let now = shared.now();
+    let mut state = shared.state();
+    state.purge(now);
+    let full = state.launches.len() >= shared.max_pending;
+    drop(state);
+    if full {
+        return crate::authorize::busy();
+    }
     let launch = crate::server::mint_launch(shared, context);
     target
         .query_pairs_mut()

@@ -4,6 +4,7 @@ mod authorize;
 mod client_auth;
 mod config;
 mod context;
+mod cors;
 pub mod demo;
 mod error;
 mod fhir;

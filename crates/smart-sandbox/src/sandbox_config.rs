@@ -28,6 +28,8 @@ pub struct SandboxConfig {
     pub(crate) interactive: bool,
     /// The login page before the consent page (`login_and_consent`).
     pub(crate) login: bool,
+    /// The most requests waiting on the login or consent page, and launches minted over HTTP.
+    pub(crate) max_pending: usize,
     pub(crate) demo_clients: bool,
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -43,6 +45,7 @@ impl Default for SandboxConfig {
             port: 0,
             interactive: false,
             login: false,
+            max_pending: crate::store::MAX_PENDING,
             demo_clients: true,
             clients: Vec::new(),
             clock: Arc::new(SystemClock),
@@ -60,6 +63,7 @@ impl fmt::Debug for SandboxConfig {
             port,
             interactive,
             login,
+            max_pending,
             demo_clients,
             clients,
             clock: _,
@@ -72,6 +76,7 @@ impl fmt::Debug for SandboxConfig {
             .field("port", port)
             .field("interactive", interactive)
             .field("login", login)
+            .field("max_pending", max_pending)
             .field("demo_clients", demo_clients)
             .field("clients", clients)
             .field("initial_access_token", initial_access_token)
@@ -110,6 +115,16 @@ impl SandboxConfig {
     #[must_use]
     pub fn interactive(mut self, interactive: bool) -> Self {
         self.interactive = interactive;
+        self
+    }
+
+    /// The most authorization requests that may wait on the login or consent page at once,
+    /// and the most EHR launches minted over HTTP (`/launcher`) kept at once (default
+    /// 10 000): past it they are refused with `503 temporarily_unavailable` until some finish
+    /// or expire, so a flood of requests cannot grow the sandbox's memory without bound.
+    #[must_use]
+    pub fn max_pending_requests(mut self, max: usize) -> Self {
+        self.max_pending = max;
         self
     }
 

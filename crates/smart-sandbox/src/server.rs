@@ -83,6 +83,7 @@ impl Sandbox {
             port,
             interactive,
             login,
+            max_pending,
             demo_clients,
             clients,
             clock,
@@ -132,6 +133,7 @@ impl Sandbox {
             base,
             interactive,
             login,
+            max_pending,
             initial_access_token,
             connections: 0.into(),
             id_token_signer,
@@ -426,6 +428,12 @@ async fn read_body(request: Request<Incoming>) -> Result<Request<Vec<u8>>, HttpR
 
 /// The routes.
 fn route(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
+    let mut response = crate::cors::preflight(request).unwrap_or_else(|| dispatch(shared, request));
+    crate::cors::allow(request, &mut response);
+    response
+}
+
+fn dispatch(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
     let get_only = |respond: &dyn Fn() -> HttpResponse| {
         if request.method() == http::Method::GET {
             respond()

@@ -37,6 +37,10 @@ pub(crate) const LAUNCH_LIFETIME: u64 = 3600;
 pub(crate) const APPROVAL_LIFETIME: u64 = 600;
 /// Used codes are remembered this long after they expire, to detect replays (seconds).
 const USED_CODE_MEMORY: u64 = 600;
+/// At most this many authorization requests wait on the login or consent page, and at most
+/// this many launches minted over HTTP are kept: what a flood of requests can make the
+/// sandbox hold (by default; `SandboxConfig::max_pending_requests`).
+pub(crate) const MAX_PENDING: usize = 10_000;
 /// At most this many clients may be registered through `/register`.
 pub(crate) const MAX_REGISTERED_CLIENTS: usize = 1000;
 
@@ -173,6 +177,8 @@ pub(crate) struct Shared {
     pub(crate) interactive: bool,
     /// A login page comes before the consent page.
     pub(crate) login: bool,
+    /// The most pending approvals and HTTP-minted launches.
+    pub(crate) max_pending: usize,
     pub(crate) initial_access_token: Option<Secret<String>>,
     pub(crate) connections: AtomicU64,
     pub(crate) id_token_signer: KeySigner,

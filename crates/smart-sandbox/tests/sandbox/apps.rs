@@ -446,3 +446,105 @@ fn a_public_client_refreshes_without_client_id() {
         "{description}"
     );
 }
+
+#[test]
+fn cors_for_browser_apps_on_the_api_only() {
+    let sandbox = Sandbox::start().unwrap();
+    let agent = agent();
+    let base = sandbox.base_url();
+    let origin = "http://127.0.0.1:3000";
+    let with_origin = |method: http::Method, path: &str, extra: &[(&str, &str)]| {
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(format!("{base}{path}"))
+            .header("origin", origin);
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        crate::send(&agent, request.body(Vec::new()).unwrap())
+    };
+    for path in [
+        "/token",
+        "/Observation",
+        "/.well-known/smart-configuration",
+        "/introspect",
+    ] {
+        let preflight = with_origin(
+            http::Method::OPTIONS,
+            path,
+            &[
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization"),
+            ],
+        );
+        assert_eq!(preflight.status, 204, "{path}");
+        assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+        assert!(
+            preflight
+                .header("access-control-allow-headers")
+                .unwrap()
+                .contains("Authorization")
+        );
+        assert!(
+            preflight
+                .header("access-control-allow-methods")
+                .unwrap()
+                .contains("POST")
+        );
+    }
+    let discovery = with_origin(http::Method::GET, "/.well-known/smart-configuration", &[]);
+    assert_eq!(discovery.status, 200);
+    assert_eq!(discovery.header("access-control-allow-origin"), Some("*"));
+    let fhir = with_origin(http::Method::GET, "/Observation", &[]);
+    assert_eq!(fhir.status, 401);
+    assert_eq!(fhir.header("access-control-allow-origin"), Some("*"));
+    assert!(
+        fhir.header("access-control-expose-headers")
+            .unwrap()
+            .contains("WWW-Authenticate")
+    );
+    // Navigations get none; requests without Origin neither.
+    let page = with_origin(http::Method::GET, "/launcher", &[]);
+    assert_eq!(page.header("access-control-allow-origin"), None);
+    let preflight = with_origin(
+        http::Method::OPTIONS,
+        "/authorize",
+        &[("access-control-request-method", "POST")],
+    );
+    assert_eq!(preflight.header("access-control-allow-origin"), None);
+    let plain = get(
+        &agent,
+        &format!("{base}/.well-known/smart-configuration"),
+        None,
+    );
+    assert_eq!(plain.header("access-control-allow-origin"), None);
+}
+
+#[test]
+fn pending_requests_and_launches_are_capped() {
+    let config = SandboxConfig::new()
+        .login_and_consent(true)
+        .max_pending_requests(2);
+    let sandbox = Sandbox::start_with(config).unwrap();
+    let agent = agent();
+    let page = || {
+        AuthorizeRequest::new(&sandbox, demo::PUBLIC_CLIENT_ID, PATIENT_SCOPES)
+            .get(&agent, &sandbox)
+    };
+    html(&page());
+    html(&page());
+    let refused = page();
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.json()["error"], "temporarily_unavailable");
+    // They expire after 10 minutes, and make room.
+    sandbox.advance_clock(std::time::Duration::from_secs(601));
+    html(&page());
+
+    let launch = format!(
+        "{}&go=launch",
+        sandbox.launcher_url("http://127.0.0.1:9/launch")
+    );
+    assert_eq!(get(&agent, &launch, None).status, 302);
+    assert_eq!(get(&agent, &launch, None).status, 302);
+    assert_eq!(get(&agent, &launch, None).status, 503);
+}
