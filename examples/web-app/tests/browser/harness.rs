@@ -102,6 +102,8 @@ impl Browser {
             "--no-proxy-server",
             "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             "--disable-background-networking",
+            "--dns-prefetch-disable",
+            "--no-pings",
             "--disable-component-update",
             "--disable-sync",
             "--disable-default-apps",

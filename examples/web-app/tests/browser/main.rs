@@ -60,8 +60,14 @@ async fn start_world() -> World {
         client: client.clone(),
     }];
     let shared: Arc<dyn TokenStore> = store.clone();
-    let config = AppConfig::new(ehrs, &app_url).store(shared);
+    let mut config = AppConfig::new(ehrs, &app_url).store(shared);
     assert!(!config.secure_cookies, "no Secure cookies on loopback");
+    // Renew a quarter second before expiry, without jitter: the first page after the login
+    // (however slow a loaded machine makes it) uses the first token, and the reload past its
+    // expiry makes exactly one refresh.
+    config.session = SessionConfig::new()
+        .refresh_buffer(Duration::from_millis(250))
+        .max_jitter(Duration::ZERO);
     tokio::spawn(async move { axum::serve(listener, router(config)).await });
     World {
         sandbox,
