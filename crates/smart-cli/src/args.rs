@@ -411,6 +411,22 @@ pub(crate) struct SandboxArgs {
     /// Show an approve/deny page instead of approving at once.
     #[arg(long)]
     pub(crate) interactive: bool,
+    /// Show a login page (demo users clinician and amy, password sandbox-password), then the
+    /// approve/deny page: a real browser flow, for testing apps in a browser.
+    #[arg(long)]
+    pub(crate) login: bool,
+    /// The lifetime of access tokens in seconds (default 3600); short ones exercise refresh.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) access_token_lifetime: Option<u64>,
+    /// The lifetime of Backend Services access tokens in seconds (default 300).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) backend_token_lifetime: Option<u64>,
+    /// Print an EHR launch (iss and launch) for this demo patient, such as sandbox-patient-1.
+    #[arg(long, value_name = "PATIENT")]
+    pub(crate) ehr_launch: Option<String>,
+    /// With --ehr-launch: the app's launch URL, to print the whole URL an EHR would open.
+    #[arg(long, value_name = "URL", requires = "ehr_launch")]
+    pub(crate) app_launch_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -333,3 +333,93 @@ fn rs384_keys_and_jwks_as_json() {
     assert_eq!(value["header"]["kid"], kid.as_str());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `smart sandbox --login --ehr-launch`: the launch printed, the launcher and the login page
+/// served, the token lifetime applied.
+#[test]
+fn sandbox_prints_an_ehr_launch_and_serves_the_login_page() {
+    let mut child = smart()
+        .args(["--json", "sandbox", "--port", "0", "--login"])
+        .args([
+            "--access-token-lifetime",
+            "7",
+            "--backend-token-lifetime",
+            "9",
+        ])
+        .args(["--ehr-launch", demo::PATIENT_ID])
+        .args(["--app-launch-url", "http://127.0.0.1:9/launch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().and_then(Result::ok);
+    let Some(first) = first else {
+        let _ = child.kill();
+        panic!("no output: {}", child_stderr(&mut child));
+    };
+    let answer: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let base = answer["fhir_base"].as_str().unwrap().to_owned();
+    let url = answer["ehr_launch_url"].as_str().unwrap().to_owned();
+    let launch = answer["launch"].as_str().unwrap().to_owned();
+    let agent = browser();
+    let checks = || -> Result<(), String> {
+        let expected = format!(
+            "http://127.0.0.1:9/launch?{}",
+            smart_client::core::form::encode([("iss", base.as_str()), ("launch", launch.as_str())])
+        );
+        if url != expected {
+            return Err(format!("{url} is not {expected}"));
+        }
+        let launcher = agent
+            .get(answer["launcher"].as_str().unwrap())
+            .call()
+            .map_err(|e| e.to_string())?;
+        let page = launcher
+            .into_body()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        if !page.contains("id=\"launch\"") {
+            return Err(format!("no launcher page: {page}"));
+        }
+        let discovery = agent
+            .get(format!("{base}/.well-known/smart-configuration"))
+            .call()
+            .map_err(|e| e.to_string())?;
+        if discovery.status().as_u16() != 200 {
+            return Err("no discovery".to_owned());
+        }
+        let config = smart_client::ClientConfig::builder(base.as_str())
+            .client_id(demo::BACKEND_CLIENT_ID)
+            .private_key(demo::backend_key())
+            .kid(demo::backend_kid())
+            .allow_insecure_localhost(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let client = smart_client::SmartClient::new(
+            config,
+            smart_client::ClientType::ConfidentialAsymmetric,
+        )
+        .map_err(|e| e.to_string())?;
+        let token = client
+            .backend_services_token(None)
+            .map_err(|e| e.to_string())?;
+        if token.expires_in() != Some(9) {
+            return Err(format!("backend token lifetime {:?}", token.expires_in()));
+        }
+        Ok(())
+    };
+    let result = checks();
+    let _ = child.kill();
+    let _ = child.wait();
+    result.unwrap();
+
+    // An unknown patient is a usage error.
+    let output = run(smart().args(["sandbox", "--port", "0", "--ehr-launch", "nobody"]));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--ehr-launch nobody: not a demo patient; use sandbox-patient-1"),
+        "{}",
+        stderr(&output)
+    );
+}
