@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use minijinja::{Environment, Value as Context, context};
 use serde_json::{Map, Value};
-use smart_client::core::ct_eq;
+use smart_client::core::{ct_eq, display_text, escape_text};
 use smart_client::{ClientError, PendingAuthorization};
 use smart_session::{
     PendingError, PendingStore, SessionConfig, SessionError, StoreError, TokenStore,
@@ -273,12 +273,18 @@ impl Failure {
             ),
             Self::UnknownIssuer(iss) => (
                 S::FORBIDDEN,
-                format!("This app does not know the EHR {iss}, so it did not contact it."),
+                format!(
+                    "This app does not know the EHR {}, so it did not contact it.",
+                    display_text(iss, 200)
+                ),
                 "Launch the app from an EHR it is registered with, or ask the app's administrator to add this one.",
             ),
             Self::UnknownEhr(name) => (
                 S::NOT_FOUND,
-                format!("There is no EHR named \"{name}\" here."),
+                format!(
+                    "There is no EHR named \"{}\" here.",
+                    display_text(name, 100)
+                ),
                 "Pick one of the EHRs on the home page.",
             ),
             Self::StateMismatch => (
@@ -334,7 +340,7 @@ impl Failure {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let (status, what, todo) = self.explain();
-        log::info!("failure page: {what}");
+        log::info!("failure page: {}", escape_text(&what));
         render(
             status,
             "failure.html",
@@ -416,6 +422,15 @@ mod tests {
             let page = page.unwrap_or_else(|error| panic!("{name}: {error:#}"));
             assert!(!page.contains("<script>"), "{page}");
         }
+    }
+
+    #[test]
+    fn what_the_visitor_sent_is_shown_bounded_and_clean() {
+        let iss = format!("https://evil.example/\n{}", "a".repeat(10_000));
+        let (status, what, _) = Failure::UnknownIssuer(iss).explain();
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(what.len() < 400, "{}", what.len());
+        assert!(!what.contains('\n'), "{what}");
     }
 
     #[test]
