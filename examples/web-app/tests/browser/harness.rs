@@ -48,7 +48,7 @@ impl Chromedriver {
         let driver = program("CHROMEDRIVER", "/usr/bin/chromedriver");
         program("CHROMIUM", "/usr/bin/chromium");
         let port = free_port();
-        let log = scratch("logs").join("chromedriver.log");
+        let log = scratch("logs").join(format!("chromedriver-{port}.log"));
         let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
@@ -89,7 +89,10 @@ pub(crate) struct Browser;
 impl Browser {
     pub(crate) async fn connect(driver: &Chromedriver) -> Client {
         let chromium = program("CHROMIUM", "/usr/bin/chromium");
-        let profile = scratch(&format!("profile-{}", std::process::id()));
+        // One profile per browser: Chromium refuses to share one between two processes.
+        let profile = scratch(&format!("profile-{}-{}", std::process::id(), driver.port));
+        let _ = std::fs::remove_dir_all(&profile);
+        std::fs::create_dir_all(&profile).unwrap();
         let args = [
             "--headless=new",
             "--no-sandbox",

@@ -11,6 +11,8 @@
 )]
 
 mod harness;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +27,7 @@ use smart_web_app::{AppConfig, Ehr, SESSION_COOKIE, router, session_key};
 use crate::harness::{Browser, Chromedriver, screenshot};
 
 /// The sandbox's access tokens live this long: the refresh scenario waits past it.
-const TOKEN_LIFETIME: u64 = 3;
+pub(crate) const TOKEN_LIFETIME: u64 = 3;
 
 struct World {
     sandbox: Sandbox,
@@ -34,7 +36,7 @@ struct World {
     store: Arc<MemoryStore>,
 }
 
-fn client(sandbox: &Sandbox, app_url: &str) -> AsyncSmartClient {
+pub(crate) fn client(sandbox: &Sandbox, app_url: &str) -> AsyncSmartClient {
     let config = ClientConfig::builder(sandbox.base_url())
         .client_id(demo::PUBLIC_CLIENT_ID)
         .redirect_uri(format!("{app_url}/callback"))
@@ -78,7 +80,7 @@ async fn start_world() -> World {
 }
 
 /// The text of the element with this id, once it is there.
-async fn text(browser: &Client, id: &str) -> String {
+pub(crate) async fn text(browser: &Client, id: &str) -> String {
     let found = browser
         .wait()
         .at_most(Duration::from_secs(20))
@@ -94,7 +96,7 @@ async fn text(browser: &Client, id: &str) -> String {
     }
 }
 
-async fn click(browser: &Client, id: &str) {
+pub(crate) async fn click(browser: &Client, id: &str) {
     let element = browser
         .wait()
         .at_most(Duration::from_secs(20))
@@ -105,7 +107,7 @@ async fn click(browser: &Client, id: &str) {
 }
 
 /// The sandbox's login form, as a person fills it.
-async fn sign_in(browser: &Client, username: &str) {
+pub(crate) async fn sign_in(browser: &Client, username: &str) {
     let field = |id| async move {
         browser
             .wait()
