@@ -368,7 +368,7 @@ fn start_interactive(shared: &Shared, request: AuthorizeRequest) -> HttpResponse
     let page = if shared.login {
         crate::login::login_page(&ticket, &request.client_label, None)
     } else {
-        consent_page(&ticket, &request)
+        consent_page(&ticket, &request, None)
     };
     let now = shared.now();
     let mut state = shared.state();
@@ -401,8 +401,13 @@ pub(crate) fn busy() -> HttpResponse {
 }
 
 /// The consent page: what the app asks for, a patient picker for standalone patient
-/// launches, and Approve / Deny buttons that post back with the one-time ticket.
-pub(crate) fn consent_page(ticket: &str, request: &AuthorizeRequest) -> HttpResponse {
+/// launches (unless a patient signed in: they share their own record), and Approve / Deny
+/// buttons that post back with the one-time ticket.
+pub(crate) fn consent_page(
+    ticket: &str,
+    request: &AuthorizeRequest,
+    user: Option<&str>,
+) -> HttpResponse {
     let mut page = String::new();
     let label = escape_html(&request.client_label);
     let _ = write!(
@@ -428,7 +433,15 @@ pub(crate) fn consent_page(ticket: &str, request: &AuthorizeRequest) -> HttpResp
         && request.scope.iter().any(|wanted| {
             matches!(wanted, Scope::LaunchContext(context) if context.resource_type() == "patient")
         });
-    if picks_patient {
+    let own = own_record(user);
+    if let (true, Some(patient)) = (picks_patient, own) {
+        let _ = write!(
+            page,
+            "<p>Patient: {} ({}), who signed in.</p>",
+            escape_html(patient.name),
+            escape_html(patient.id)
+        );
+    } else if picks_patient {
         page.push_str("<p><label>Patient: <select name=\"patient\" id=\"patient\">");
         for patient in &demo::PATIENTS {
             let _ = write!(
@@ -452,6 +465,12 @@ pub(crate) fn consent_page(ticket: &str, request: &AuthorizeRequest) -> HttpResp
         page,
         &redirect_origin(&request.redirect_uri),
     )
+}
+
+/// The demo patient who signed in, if the user is one.
+fn own_record(user: Option<&str>) -> Option<&'static demo::DemoPatient> {
+    let id = user?.strip_prefix("Patient/")?;
+    demo::PATIENTS.iter().find(|patient| patient.id == id)
 }
 
 /// The origin of a redirect URI, as a CSP source: `http://127.0.0.1:8080`, or the scheme of a
@@ -502,8 +521,15 @@ pub(crate) fn decision(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespo
     let request = approval.request;
     match params.get("decision") {
         Some("approve") => {
+            let own = own_record(user.as_deref());
             let chosen = match params.get("patient") {
-                None => None,
+                None => own,
+                Some(id) if own.is_some_and(|patient| patient.id != id) => {
+                    return OAuthFailure::invalid_request(
+                        "a signed-in patient shares their own record only",
+                    )
+                    .into_response();
+                }
                 Some(id) => match demo::PATIENTS.iter().find(|patient| patient.id == id) {
                     Some(patient) => Some(patient),
                     None => {

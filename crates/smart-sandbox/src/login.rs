@@ -104,7 +104,8 @@ pub(crate) fn login(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse
     };
     if right {
         approval.user = user;
-        return crate::authorize::consent_page(ticket, &approval.request);
+        let user = approval.user.as_deref();
+        return crate::authorize::consent_page(ticket, &approval.request, user);
     }
     approval.failed_logins = approval.failed_logins.saturating_add(1);
     if approval.failed_logins >= MAX_FAILED_LOGINS {

@@ -98,6 +98,11 @@ fn login_then_consent_then_code() {
     );
     let text = html(&consent);
     assert!(text.contains("Approve") && text.contains("Deny"), "{text}");
+    // A patient shares their own record: no picker.
+    assert!(
+        !text.contains("<select") && text.contains("who signed in"),
+        "{text}"
+    );
     // The buttons answer with a redirect to the app: form-action names its origin.
     let policy = consent.header("content-security-policy").unwrap();
     assert!(
@@ -133,6 +138,49 @@ fn login_then_consent_then_code() {
         id_token_claim(&token, "fhirUser"),
         format!("{}/Patient/{}", sandbox.base_url(), demo::PATIENT_ID)
     );
+}
+
+#[test]
+fn a_clinician_picks_the_patient_a_patient_shares_their_own() {
+    let sandbox = Sandbox::start_with(SandboxConfig::new().login_and_consent(true)).unwrap();
+    let agent = agent();
+    let approve_for = |username: &str, patient: &str| {
+        let request = AuthorizeRequest::new(&sandbox, demo::PUBLIC_CLIENT_ID, PATIENT_SCOPES);
+        let ticket = ticket_of(&request.get(&agent, &sandbox));
+        let consent = html(&login(&sandbox, &ticket, username, demo::USER_PASSWORD));
+        let answer = post_form(
+            &agent,
+            &format!("{}/authorize/decision", sandbox.base_url()),
+            &[
+                ("ticket", &ticket),
+                ("decision", "approve"),
+                ("patient", patient),
+            ],
+            None,
+        );
+        (consent, answer, request)
+    };
+    let (consent, answer, request) =
+        approve_for(demo::PRACTITIONER_USERNAME, demo::OTHER_PATIENT_ID);
+    assert!(consent.contains("<select"), "{consent}");
+    let code = code_from(&answer, &sandbox, &request);
+    let token = exchange(&agent, &sandbox, &public_auth(), &code, &request.verifier).token();
+    assert_eq!(token.context().patient(), Some(demo::OTHER_PATIENT_ID));
+    assert_eq!(
+        id_token_claim(&token, "fhirUser"),
+        format!(
+            "{}/Practitioner/{}",
+            sandbox.base_url(),
+            demo::PRACTITIONER_ID
+        )
+    );
+    let (_, answer, _) = approve_for(demo::PATIENT_USERNAME, demo::OTHER_PATIENT_ID);
+    assert_eq!(answer.oauth_error(400), "invalid_request");
+    let description = answer.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(description.contains("their own record"), "{description}");
 }
 
 #[test]

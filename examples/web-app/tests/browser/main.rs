@@ -171,7 +171,8 @@ async fn ehr_launch(world: &World, browser: &Client) {
 async fn standalone_launch(world: &World, browser: &Client) {
     browser.goto(&format!("{}/", world.app_url)).await.unwrap();
     click(browser, "login-sandbox").await;
-    sign_in(browser, demo::PATIENT_USERNAME).await;
+    // A clinician picks the patient on the consent page.
+    sign_in(browser, demo::PRACTITIONER_USERNAME).await;
     let picker = browser
         .wait()
         .for_element(Locator::Id("patient"))
