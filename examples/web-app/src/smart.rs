@@ -8,9 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use serde_json::{Map, Value};
 use smart_client::token::TokenRef;
-use smart_client::{AsyncSmartClient, AuthorizeOptions, ClientError};
+use smart_client::{AsyncSmartClient, AuthorizeOptions};
 use smart_session::AsyncSession;
 
 use crate::Ehr;
@@ -90,7 +89,9 @@ async fn restore<'a>(app: &'a App, id: &str) -> Result<(&'a Ehr, Session), Failu
     Ok((ehr, session.await?))
 }
 
-/// `GET /`: the session's patient and their latest Observations; the home page without one.
+/// `GET /`: the session's patient and their latest Observations, read through the session
+/// (the token refreshed when due, and once more when the server refuses it); the home page
+/// without a session.
 pub(crate) async fn patient(State(app): State<Arc<App>>, headers: HeaderMap) -> Reply {
     let Some(id) = Cookies::session_id(&headers) else {
         return Ok(Page::Home(&app.ehrs).into_response());
@@ -98,23 +99,10 @@ pub(crate) async fn patient(State(app): State<Arc<App>>, headers: HeaderMap) -> 
     let (ehr, session) = restore(&app, &id).await?;
     let context = session.context();
     let patient_id = context.patient().ok_or(Failure::NoPatient)?;
-    let patient = read(ehr, &session, &format!("Patient/{patient_id}")).await?;
+    let patient = session.read(&format!("Patient/{patient_id}")).await?;
     let search = format!("Observation?patient={patient_id}&_sort=-date&_count=5");
-    let observations = read(ehr, &session, &search).await?;
+    let observations = session.read(&search).await?;
     Ok(Page::Patient(&ehr.name, patient, observations).into_response())
-}
-
-/// A FHIR read with the session's token (refreshed when due), and once more after a forced
-/// refresh when the server refuses the token.
-async fn read(ehr: &Ehr, session: &Session, path: &str) -> Result<Map<String, Value>, Failure> {
-    let token = session.access_token().await?;
-    match ehr.client.read_resource(&token, path).await {
-        Err(ClientError::Fhir { status: 401, .. }) => {
-            let token = session.force_refresh(&token).await?;
-            Ok(ehr.client.read_resource(&token, path).await?)
-        }
-        other => Ok(other?),
-    }
 }
 
 /// `POST /logout`: revokes the tokens at the EHR, then forgets the session and its cookie.

@@ -158,8 +158,33 @@ async fn ehr_launch(world: &World, browser: &Client) {
     );
     screenshot(browser, "ehr-launch").await;
 
-    // The session ends behind the app's back (expired from the store): the next page says so.
+    // The EHR revokes the access token before it expires: the FHIR read is refused (401),
+    // the session refreshes once, and the page loads all the same.
     let cookie = browser.get_named_cookie(SESSION_COOKIE).await.unwrap();
+    let token = stored_session(world, cookie.value())
+        .await
+        .unwrap()
+        .token()
+        .unwrap();
+    world
+        .client
+        .revoke(TokenRef::Access(token.access_token()))
+        .await
+        .unwrap();
+    assert!(!is_active(world, TokenRef::Access(token.access_token())).await);
+    let before = world
+        .sandbox
+        .token_requests(demo::PUBLIC_CLIENT_ID)
+        .refresh_token;
+    browser.refresh().await.unwrap();
+    assert_eq!(text(browser, "patient-name").await, "Amy V. Shaw");
+    let after = world
+        .sandbox
+        .token_requests(demo::PUBLIC_CLIENT_ID)
+        .refresh_token;
+    assert_eq!(after, before + 1, "one refresh after the 401");
+
+    // The session ends behind the app's back (expired from the store): the next page says so.
     let key = session_key(cookie.value());
     assert!(world.store.delete(&key, None).await.unwrap());
     browser.refresh().await.unwrap();
