@@ -146,7 +146,11 @@ async fn ehr_launch(world: &World, browser: &Client) {
         .launcher_url(&format!("{}/launch", world.app_url));
     browser.goto(&launcher).await.unwrap();
     click(browser, "launch").await;
+    text(browser, "username").await;
+    screenshot(browser, "sandbox-login").await;
     sign_in(browser, demo::PRACTITIONER_USERNAME).await;
+    text(browser, "approve").await;
+    screenshot(browser, "sandbox-consent").await;
     click(browser, "approve").await;
     assert_eq!(text(browser, "patient-name").await, "Amy V. Shaw");
     assert_eq!(text(browser, "birth-date").await, "1987-02-20");
