@@ -329,6 +329,23 @@ fn approve(
     let now = shared.now();
     let mut state = shared.state();
     state.purge(now);
+    if state.codes.len() >= shared.max_pending {
+        // Used codes are kept only to spot replays: forget them before refusing new ones.
+        state.codes.retain(|_, code| !code.used);
+        if state.codes.len() >= shared.max_pending {
+            drop(state);
+            let failure = OAuthFailure::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the sandbox holds too many unexchanged codes; exchange them, or wait a minute",
+            );
+            return redirect_error(
+                shared,
+                &request.redirect_uri,
+                Some(&request.state),
+                &failure,
+            );
+        }
+    }
     let family = state.new_family();
     state.codes.insert(
         key_of(&code),

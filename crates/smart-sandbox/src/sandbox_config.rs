@@ -119,9 +119,11 @@ impl SandboxConfig {
     }
 
     /// The most authorization requests that may wait on the login or consent page at once,
-    /// and the most EHR launches minted over HTTP (`/launcher`) kept at once (default
-    /// 10 000): past it they are refused with `503 temporarily_unavailable` until some finish
+    /// the most EHR launches minted over HTTP (`/launcher`) and the most codes not yet
+    /// exchanged kept at once (default 10 000 each): past it they are refused with
+    /// `temporarily_unavailable` (`503`, or a redirect to the app for codes) until some finish
     /// or expire, so a flood of requests cannot grow the sandbox's memory without bound.
+    /// Exchanged codes, kept to spot replays, are forgotten first.
     #[must_use]
     pub fn max_pending_requests(mut self, max: usize) -> Self {
         self.max_pending = max;

@@ -596,3 +596,36 @@ fn pending_requests_and_launches_are_capped() {
     assert_eq!(get(&agent, &launch, None).status, 302);
     assert_eq!(get(&agent, &launch, None).status, 503);
 }
+
+#[test]
+fn unexchanged_codes_are_capped_and_exchanged_ones_make_room() {
+    let sandbox = Sandbox::start_with(SandboxConfig::new().max_pending_requests(2)).unwrap();
+    let agent = agent();
+    let (first, request) = crate::authorize(
+        &agent,
+        &sandbox,
+        demo::PUBLIC_CLIENT_ID,
+        PATIENT_SCOPES,
+        None,
+    );
+    crate::authorize(
+        &agent,
+        &sandbox,
+        demo::PUBLIC_CLIENT_ID,
+        PATIENT_SCOPES,
+        None,
+    );
+    let third = AuthorizeRequest::new(&sandbox, demo::PUBLIC_CLIENT_ID, PATIENT_SCOPES);
+    let params = redirect_params(&third.get(&agent, &sandbox).location());
+    assert_eq!(params["error"], "temporarily_unavailable");
+    assert_eq!(params["state"], third.state.as_str());
+    // Exchanging a code makes room.
+    exchange(&agent, &sandbox, &public_auth(), &first, &request.verifier).token();
+    crate::authorize(
+        &agent,
+        &sandbox,
+        demo::PUBLIC_CLIENT_ID,
+        PATIENT_SCOPES,
+        None,
+    );
+}
