@@ -49,7 +49,12 @@ impl Chromedriver {
         program("CHROMIUM", "/usr/bin/chromium");
         let port = free_port();
         let log = scratch("logs").join(format!("chromedriver-{port}.log"));
-        let child = Command::new(driver)
+        let mut command = Command::new(driver);
+        // Its own process group, which Chromium joins: dropping the driver ends them all,
+        // even when a failing test never closed its browser session.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .arg(format!("--log-path={}", log.display()))
@@ -78,6 +83,13 @@ impl Chromedriver {
 
 impl Drop for Chromedriver {
     fn drop(&mut self) {
+        // The group of the driver's process (its id): the driver and the browsers it started.
+        #[cfg(unix)]
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
