@@ -326,9 +326,19 @@ fn one_client_uses_one_connection() {
         )
         .unwrap();
     let used = sandbox.connections() - before - browser_connections;
-    assert_eq!(
-        used, 1,
-        "discovery, token, refresh and FHIR read should share one TCP connection"
+    // Discovery, the OpenID configuration and keys, the exchange, the refresh and the read:
+    // seven requests. ureq checks a connection back in before the call returns, so the
+    // blocking shell reuses its one connection every time. hyper (under reqwest) checks it
+    // back in from a background task once the body is read, so a request sent right after
+    // may find the pool empty and open a second one; a client that did not keep
+    // connections alive would open seven.
+    let allowed = match &client {
+        Client::Blocking(_) => 1,
+        Client::Async(..) => 2,
+    };
+    assert!(
+        (1..=allowed).contains(&used),
+        "discovery, token, refresh and FHIR read should share one TCP connection (used {used})"
     );
 }
 
