@@ -1,0 +1,305 @@
+//! `cargo xtask bench`: runs the benchmarks, writes `docs/benchmarks.md` and the ratio
+//! baseline `docs/benchmarks-baseline.json`; `--check` fails when a ratio falls clearly below
+//! the recorded one.
+//!
+//! Every guarded figure is a ratio measured within one run (the reference's time over ours),
+//! never an absolute time: the benchmarks run on noisy machines of any speed.
+//!
+//! - Everything runs [`PASSES`] times (`--passes N`); every figure and ratio is the median
+//!   over the passes, and the passes are kept in `<target>/xtask-bench/passes.json` for
+//!   `--no-run`.
+//! - criterion benchmarks run with short times ([`CRITERION_ARGS`]); their results are read
+//!   from `<target>/criterion/**/new/{benchmark,estimates}.json` (the median point estimate),
+//!   not from the terminal.
+//! - the end-to-end benchmark (`crates/smart-sandbox/benches/e2e.rs`, its own harness)
+//!   writes its figures as JSON to `<target>/xtask-bench/e2e.json` (named by the
+//!   environment variable `SMART_BENCH_E2E_JSON`).
+//!
+//! All of them run in one `cargo bench --workspace --bench ...`: the features are unified as
+//! in `cargo bench --no-run --workspace`, so nothing is compiled twice.
+
+mod baseline;
+mod criterion;
+mod measure;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::util::{Error, cargo, run, target_directory, workspace_root};
+use baseline::{Baseline, Comparison, Tolerance, baseline_json, compare, render_comparisons};
+use criterion::{CRITERION_ARGS, criterion_directory, load_criterion};
+use measure::{CPU_SUFFIX, Measured, Pass};
+use report::{Machine, minutes, render_report};
+
+pub(super) const REPORT: &str = "docs/benchmarks.md";
+pub(super) const BASELINE: &str = "docs/benchmarks-baseline.json";
+
+/// How many times `cargo xtask bench` runs everything by default.
+pub(super) const PASSES: usize = 5;
+
+/// The benchmark targets (`--bench` names): criterion's, then the end-to-end one, which
+/// ignores criterion's options.
+const BENCH_TARGETS: [&str; 6] = ["jws", "pkce", "authorize", "discovery", "token", "e2e"];
+
+/// `cargo xtask bench [--check] [--no-run] [--passes N] [--tolerance X]`.
+pub(crate) fn run_benches(args: &[String]) -> Result<(), Error> {
+    let options = Options::parse(args)?;
+    let root = workspace_root();
+    let target = target_directory()?;
+    let scratch = target.join("xtask-bench");
+    let e2e_path = scratch.join("e2e.json");
+    let passes_path = scratch.join("passes.json");
+    let baseline_path = root.join(BASELINE);
+    let baseline = match std::fs::read_to_string(&baseline_path) {
+        Ok(text) => Some(Baseline::parse(&text)?),
+        Err(_) if !options.check => None,
+        Err(error) => {
+            return Err(Error::Failed(format!(
+                "cannot read {BASELINE} ({error}): run `cargo xtask bench` first to record one"
+            )));
+        }
+    };
+
+    let machine = Machine::detect();
+    let mut build_time = None;
+    let mut started = Instant::now();
+    let passes = if options.no_run {
+        latest_passes(&passes_path, &target, &e2e_path)?
+    } else {
+        run("bench (build)", bench_command().arg("--no-run"))?;
+        build_time = Some(started.elapsed().as_secs());
+        started = Instant::now();
+        let mut passes = Vec::new();
+        for pass in 1..=options.passes {
+            println!("\n==> bench: pass {pass} of {}", options.passes);
+            let since = SystemTime::now();
+            run_all(&e2e_path)?;
+            passes.push(Pass {
+                estimates: load_criterion(&criterion_directory(&target), Some(since))?,
+                e2e: read_e2e(&e2e_path, Some(since))?,
+            });
+        }
+        let json = serde_json::to_string(&passes.iter().map(Pass::to_json).collect::<Vec<_>>())
+            .unwrap_or_default();
+        std::fs::write(&passes_path, json).map_err(|error| {
+            Error::Failed(format!("cannot write {}: {error}", passes_path.display()))
+        })?;
+        passes
+    };
+    let elapsed = started.elapsed();
+    let measured = Measured::combine(&passes);
+    // The baseline records the tolerance for readers; the code's constant is what applies.
+    let tolerance = options
+        .tolerance
+        .map_or(Tolerance::DEFAULT, Tolerance::uniform);
+
+    if options.check {
+        let Some(baseline) = baseline else {
+            return Err(Error::Failed(format!("no {BASELINE}")));
+        };
+        return check(baseline, &measured, tolerance, passes.len());
+    }
+
+    if !measured.missing.is_empty() {
+        return Err(Error::Failed(format!(
+            "bench: no result for {} (did a benchmark fail or get renamed?)",
+            measured.missing.join(", ")
+        )));
+    }
+    if let Some(previous) = &baseline {
+        println!("\nchanges against the previous baseline (for information):");
+        print!(
+            "{}",
+            render_comparisons(
+                &compare(&previous.ratios, &measured.ratios, tolerance),
+                tolerance
+            )
+        );
+    }
+    let run_time = build_time.map(|build| (elapsed.as_secs(), build));
+    let report = render_report(&machine, &measured, passes.len(), tolerance, run_time);
+    std::fs::write(root.join(REPORT), report)
+        .map_err(|error| Error::Failed(format!("cannot write {REPORT}: {error}")))?;
+    let baseline = baseline_json(&machine, &measured.ratios, tolerance);
+    std::fs::write(&baseline_path, baseline)
+        .map_err(|error| Error::Failed(format!("cannot write {BASELINE}: {error}")))?;
+    println!("\nbench: wrote {REPORT} and {BASELINE}");
+    if let Some((seconds, build)) = run_time {
+        println!(
+            "bench: the passes took {}, building them {}",
+            minutes(seconds),
+            minutes(build)
+        );
+    }
+    Ok(())
+}
+
+/// `--check`: every recorded ratio against the run's; fails on a regressed or missing one.
+fn check(
+    baseline: Baseline,
+    measured: &Measured,
+    tolerance: Tolerance,
+    passes: usize,
+) -> Result<(), Error> {
+    let mut recorded = baseline.ratios;
+    if measured.cpu_unmeasured {
+        println!(
+            "bench --check: no per-thread CPU time on this OS; the end-to-end CPU ratios are skipped"
+        );
+        recorded.retain(|key, _| !key.ends_with(CPU_SUFFIX));
+    }
+    let comparisons = compare(&recorded, &measured.ratios, tolerance);
+    print!("{}", render_comparisons(&comparisons, tolerance));
+    let failures: Vec<&Comparison> = comparisons.iter().filter(|c| c.fails()).collect();
+    if failures.is_empty() {
+        println!(
+            "bench --check: {} ratios within tolerance ({tolerance}x the recorded ones), \
+             medians of {} pass(es)",
+            comparisons.len(),
+            passes
+        );
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "bench --check: {} of {} ratios regressed or are missing:\n  - {}",
+            failures.len(),
+            comparisons.len(),
+            failures
+                .iter()
+                .map(|c| c.describe(tolerance))
+                .collect::<Vec<_>>()
+                .join("\n  - ")
+        )))
+    }
+}
+
+/// The passes of the latest run: `passes.json`, else what criterion and the end-to-end
+/// benchmark last wrote, as one pass.
+fn latest_passes(passes_path: &Path, target: &Path, e2e_path: &Path) -> Result<Vec<Pass>, Error> {
+    if let Ok(text) = std::fs::read_to_string(passes_path) {
+        let value: Value = serde_json::from_str(&text).map_err(|error| {
+            Error::Failed(format!("{}: invalid JSON: {error}", passes_path.display()))
+        })?;
+        let passes: Vec<Pass> = value
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(Pass::from_json)
+            .collect();
+        if !passes.is_empty() {
+            return Ok(passes);
+        }
+    }
+    Ok(vec![Pass {
+        estimates: load_criterion(&criterion_directory(target), None)?,
+        e2e: read_e2e(e2e_path, None)?,
+    }])
+}
+
+#[derive(Debug, PartialEq)]
+struct Options {
+    check: bool,
+    no_run: bool,
+    /// How many times to run everything; each figure is the median over the passes.
+    passes: usize,
+    tolerance: Option<f64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            check: false,
+            no_run: false,
+            passes: PASSES,
+            tolerance: None,
+        }
+    }
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self, Error> {
+        let mut options = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--check" => options.check = true,
+                "--no-run" => options.no_run = true,
+                "--passes" => {
+                    options.passes = args
+                        .next()
+                        .and_then(|value| value.parse::<usize>().ok())
+                        .filter(|value| (1..=20).contains(value))
+                        .ok_or_else(|| {
+                            Error::Usage("`--passes` takes a number from 1 to 20".to_owned())
+                        })?;
+                }
+                "--tolerance" => {
+                    let value = args
+                        .next()
+                        .and_then(|value| value.parse::<f64>().ok())
+                        .filter(|value| *value > 0.0 && *value <= 1.0)
+                        .ok_or_else(|| {
+                            Error::Usage("`--tolerance` takes a number in (0, 1]".to_owned())
+                        })?;
+                    options.tolerance = Some(value);
+                }
+                other => {
+                    return Err(Error::Usage(format!(
+                        "`bench` takes --check, --no-run, --passes N and --tolerance X, got `{other}`"
+                    )));
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// `cargo bench --workspace --bench ...` for every benchmark target.
+fn bench_command() -> std::process::Command {
+    let mut command = cargo();
+    command.args(["bench", "--workspace"]);
+    for target in BENCH_TARGETS {
+        command.args(["--bench", target]);
+    }
+    command
+}
+
+/// Runs every benchmark in one `cargo bench`.
+fn run_all(e2e_path: &Path) -> Result<(), Error> {
+    if let Some(parent) = e2e_path.parent() {
+        std::fs::create_dir_all(parent).map_err(|error| {
+            Error::Failed(format!("cannot create {}: {error}", parent.display()))
+        })?;
+    }
+    run(
+        "bench",
+        bench_command()
+            .env("SMART_BENCH_E2E_JSON", e2e_path)
+            .arg("--")
+            .args(CRITERION_ARGS),
+    )
+}
+
+/// The end-to-end figures, if there are (fresh) ones.
+fn read_e2e(path: &Path, since: Option<SystemTime>) -> Result<Option<Value>, Error> {
+    let fresh = since.is_none_or(|since| {
+        std::fs::metadata(path)
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|modified| modified >= since)
+    });
+    if !fresh {
+        return Ok(None);
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|error| Error::Failed(format!("{}: invalid JSON: {error}", path.display()))),
+        Err(_) => Ok(None),
+    }
+}
