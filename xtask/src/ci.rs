@@ -78,6 +78,10 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
     crate::workflow::check_all(&workspace_root())?;
     deny()?;
     fuzz()?;
+    // The benchmark gate: short passes, ratios only, against docs/benchmarks-baseline.json
+    // (the long run, `cargo xtask bench`, stays by hand).
+    println!("\n==> bench --check --quick");
+    crate::bench::run_benches(&["--check".to_owned(), "--quick".to_owned()])?;
     println!("\nci: all steps passed");
     Ok(())
 }

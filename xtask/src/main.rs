@@ -26,15 +26,16 @@ usage: cargo xtask <task>
 tasks:
   ci      run every check of .github/workflows/ci.yml on this toolchain and OS (fmt, clippy,
           tests, feature-gated tests and doctests, examples, conformance, every feature
-          combination, docs, tidy, workflow syntax, deny, fuzz)
+          combination, docs, tidy, workflow syntax, deny, fuzz, bench --check --quick)
   tidy    check the workspace rules (dependency direction, lints, READMEs, internal versions)
   conformance [--server URL --clients FILE [--auto-approve]]
           run every SMART flow against the embedded sandbox (or a server) as a pass/fail table
-  bench [--check] [--no-run] [--passes N] [--tolerance X]
+  bench [--check [--quick]] [--no-run] [--passes N] [--tolerance X]
           run the benchmarks N times (default 5), write docs/benchmarks.md and
           docs/benchmarks-baseline.json from the medians; --check instead fails when a ratio
           falls below the recorded one x 0.7 (JWS ratios) or x 0.5 (the others; --tolerance X
-          sets one factor for all); --no-run reads the latest run instead of running them
+          sets one factor for all); --quick (with --check) makes 3 short passes and
+          compares with x 0.4; --no-run reads the latest run instead of running them
   release [--dry-run]
           check a release (clean tree, one version, changelog) and rehearse cargo publish
   fuzz [--seconds N | --runs N | --long] [--target NAME]

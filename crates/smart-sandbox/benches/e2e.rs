@@ -20,7 +20,8 @@
 //! requests; elsewhere it is reported as not measured. `--out FILE` (or the environment
 //! variable `SMART_BENCH_E2E_JSON`, which `cargo xtask bench` sets) writes the figures as
 //! JSON. Without `--bench` (that is, under `cargo test`) it makes a few requests as a smoke
-//! test.
+//! test; with the environment variable `SMART_BENCH_QUICK` set (`cargo xtask bench --check
+//! --quick`), at most 3 rounds of 20.
 //!
 //! The wall time includes the server's work and, on a busy machine, the scheduler's delays:
 //! only the CPU ratios are guarded by `cargo xtask bench --check`. ureq (with a timeout set,
@@ -58,6 +59,9 @@ const CPU_SOURCE: &str = "/proc/thread-self/schedstat";
 /// Where to write the figures when `--out` is not given.
 const OUT_VARIABLE: &str = "SMART_BENCH_E2E_JSON";
 
+/// Set by `cargo xtask bench --check --quick`: short runs (at most 3 rounds of 20 requests).
+const QUICK_VARIABLE: &str = "SMART_BENCH_QUICK";
+
 struct Args {
     requests: usize,
     rounds: usize,
@@ -94,6 +98,10 @@ fn args() -> Args {
     if !bench {
         parsed.requests = 3;
         parsed.rounds = 1;
+    } else if std::env::var_os(QUICK_VARIABLE).is_some() {
+        // `cargo xtask bench --check --quick`: the same cases, a fifth of the requests.
+        parsed.requests = parsed.requests.min(20);
+        parsed.rounds = parsed.rounds.min(3);
     }
     parsed
 }

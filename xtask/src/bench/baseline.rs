@@ -24,6 +24,17 @@ pub(crate) const TOLERANCE: f64 = 0.5;
 /// slowdown of our signing or verification next to ring.
 pub(crate) const JWS_TOLERANCE: f64 = 0.7;
 
+/// The tolerance of `--check --quick`, for every ratio. A quick pass is a tenth of a long one
+/// and CI runs it on another machine than the one the baseline was recorded on (another CPU,
+/// whose big-number and curve arithmetic may favour ring or us differently), so the floor is
+/// wider than [`TOLERANCE`]. In ten quick checks on the recorded machine, under the load of
+/// other builds, the lowest median ratio was 0.xx of its recorded value (see
+/// docs/benchmarks.md); 0.4 keeps a margin below that and still fails on what the gate is
+/// for: a lost optimisation (p384 without `precomputed-tables` is 3.3x slower), a
+/// per-request thread or connection again, anything that makes our side 2.5 times as costly
+/// next to its reference.
+pub(crate) const QUICK_TOLERANCE: f64 = 0.4;
+
 /// The factor below which a recorded ratio counts as regressed, per ratio.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Tolerance {
@@ -38,6 +49,12 @@ impl Tolerance {
     pub(crate) const DEFAULT: Self = Self {
         wide: TOLERANCE,
         jws: JWS_TOLERANCE,
+    };
+
+    /// [`QUICK_TOLERANCE`] for every ratio (`--quick`).
+    pub(crate) const QUICK: Self = Self {
+        wide: QUICK_TOLERANCE,
+        jws: QUICK_TOLERANCE,
     };
 
     /// One factor for every ratio (`--tolerance X`).

@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use crate::util::{Error, cargo, run, target_directory, workspace_root};
 use baseline::{Baseline, Comparison, Tolerance, baseline_json, compare, render_comparisons};
-use criterion::{CRITERION_ARGS, criterion_directory, load_criterion};
+use criterion::{CRITERION_ARGS, QUICK_CRITERION_ARGS, criterion_directory, load_criterion};
 use measure::{CPU_SUFFIX, Measured, Pass};
 use report::{Machine, minutes, render_report};
 
@@ -42,11 +42,19 @@ pub(super) const BASELINE: &str = "docs/benchmarks-baseline.json";
 /// How many times `cargo xtask bench` runs everything by default.
 pub(super) const PASSES: usize = 5;
 
+/// How many times `--quick` runs everything by default: three short passes, so that one pass
+/// hit by a burst of load on one side cannot move the median.
+pub(super) const QUICK_PASSES: usize = 3;
+
+/// The environment variable that tells the benchmarks with their own harness (`e2e`,
+/// `session`) to make short runs, as `--quick` asks.
+const QUICK_VARIABLE: &str = "SMART_BENCH_QUICK";
+
 /// The benchmark targets (`--bench` names): criterion's, then the end-to-end one, which
 /// ignores criterion's options.
 const BENCH_TARGETS: [&str; 6] = ["jws", "pkce", "authorize", "discovery", "token", "e2e"];
 
-/// `cargo xtask bench [--check] [--no-run] [--passes N] [--tolerance X]`.
+/// `cargo xtask bench [--check [--quick]] [--no-run] [--passes N] [--tolerance X]`.
 pub(crate) fn run_benches(args: &[String]) -> Result<(), Error> {
     let options = Options::parse(args)?;
     let root = workspace_root();
@@ -75,10 +83,11 @@ pub(crate) fn run_benches(args: &[String]) -> Result<(), Error> {
         build_time = Some(started.elapsed().as_secs());
         started = Instant::now();
         let mut passes = Vec::new();
-        for pass in 1..=options.passes {
-            println!("\n==> bench: pass {pass} of {}", options.passes);
+        let passes_wanted = options.passes();
+        for pass in 1..=passes_wanted {
+            println!("\n==> bench: pass {pass} of {passes_wanted}");
             let since = SystemTime::now();
-            run_all(&e2e_path)?;
+            run_all(&e2e_path, options.quick)?;
             passes.push(Pass {
                 estimates: load_criterion(&criterion_directory(&target), Some(since))?,
                 e2e: read_e2e(&e2e_path, Some(since))?,
@@ -94,15 +103,28 @@ pub(crate) fn run_benches(args: &[String]) -> Result<(), Error> {
     let elapsed = started.elapsed();
     let measured = Measured::combine(&passes);
     // The baseline records the tolerance for readers; the code's constant is what applies.
-    let tolerance = options
-        .tolerance
-        .map_or(Tolerance::DEFAULT, Tolerance::uniform);
+    let tolerance = options.tolerance.map_or(
+        if options.quick {
+            Tolerance::QUICK
+        } else {
+            Tolerance::DEFAULT
+        },
+        Tolerance::uniform,
+    );
 
     if options.check {
         let Some(baseline) = baseline else {
             return Err(Error::Failed(format!("no {BASELINE}")));
         };
-        return check(baseline, &measured, tolerance, passes.len());
+        let verdict = check(baseline, &measured, tolerance, passes.len());
+        if let Some(build) = build_time {
+            println!(
+                "bench --check: the passes took {}, building them {}",
+                minutes(elapsed.as_secs()),
+                minutes(build)
+            );
+        }
+        return verdict;
     }
 
     if !measured.missing.is_empty() {
@@ -202,27 +224,25 @@ fn latest_passes(passes_path: &Path, target: &Path, e2e_path: &Path) -> Result<V
     }])
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 struct Options {
     check: bool,
     no_run: bool,
-    /// How many times to run everything; each figure is the median over the passes.
-    passes: usize,
+    /// Short passes and [`Tolerance::QUICK`] (with `--check` only: a quick run never records).
+    quick: bool,
+    /// How many times to run everything (`--passes N`); each figure is the median over the
+    /// passes. Without it, [`PASSES`] or, for `--quick`, [`QUICK_PASSES`].
+    passes: Option<usize>,
     tolerance: Option<f64>,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            check: false,
-            no_run: false,
-            passes: PASSES,
-            tolerance: None,
-        }
-    }
-}
-
 impl Options {
+    /// How many passes to run.
+    fn passes(&self) -> usize {
+        self.passes
+            .unwrap_or(if self.quick { QUICK_PASSES } else { PASSES })
+    }
+
     fn parse(args: &[String]) -> Result<Self, Error> {
         let mut options = Self::default();
         let mut args = args.iter();
@@ -230,14 +250,16 @@ impl Options {
             match arg.as_str() {
                 "--check" => options.check = true,
                 "--no-run" => options.no_run = true,
+                "--quick" => options.quick = true,
                 "--passes" => {
-                    options.passes = args
-                        .next()
-                        .and_then(|value| value.parse::<usize>().ok())
-                        .filter(|value| (1..=20).contains(value))
-                        .ok_or_else(|| {
-                            Error::Usage("`--passes` takes a number from 1 to 20".to_owned())
-                        })?;
+                    options.passes = Some(
+                        args.next()
+                            .and_then(|value| value.parse::<usize>().ok())
+                            .filter(|value| (1..=20).contains(value))
+                            .ok_or_else(|| {
+                                Error::Usage("`--passes` takes a number from 1 to 20".to_owned())
+                            })?,
+                    );
                 }
                 "--tolerance" => {
                     let value = args
@@ -251,10 +273,18 @@ impl Options {
                 }
                 other => {
                     return Err(Error::Usage(format!(
-                        "`bench` takes --check, --no-run, --passes N and --tolerance X, got `{other}`"
+                        "`bench` takes --check, --quick, --no-run, --passes N and --tolerance X, \
+                         got `{other}`"
                     )));
                 }
             }
+        }
+        if options.quick && !options.check {
+            return Err(Error::Usage(
+                "`--quick` only goes with `--check` (a quick run is too short to record a \
+                 baseline): run `cargo xtask bench --check --quick`"
+                    .to_owned(),
+            ));
         }
         Ok(options)
     }
@@ -270,20 +300,27 @@ fn bench_command() -> std::process::Command {
     command
 }
 
-/// Runs every benchmark in one `cargo bench`.
-fn run_all(e2e_path: &Path) -> Result<(), Error> {
+/// Runs every benchmark in one `cargo bench`; `quick` makes the runs short.
+fn run_all(e2e_path: &Path, quick: bool) -> Result<(), Error> {
     if let Some(parent) = e2e_path.parent() {
         std::fs::create_dir_all(parent).map_err(|error| {
             Error::Failed(format!("cannot create {}: {error}", parent.display()))
         })?;
     }
-    run(
-        "bench",
-        bench_command()
-            .env("SMART_BENCH_E2E_JSON", e2e_path)
+    let mut command = bench_command();
+    command.env("SMART_BENCH_E2E_JSON", e2e_path);
+    if quick {
+        command
+            .env(QUICK_VARIABLE, "1")
             .arg("--")
-            .args(CRITERION_ARGS),
-    )
+            .args(QUICK_CRITERION_ARGS);
+    } else {
+        command
+            .env_remove(QUICK_VARIABLE)
+            .arg("--")
+            .args(CRITERION_ARGS);
+    }
+    run("bench", &mut command)
 }
 
 /// The end-to-end figures, if there are (fresh) ones.

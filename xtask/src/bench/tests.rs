@@ -9,7 +9,7 @@ use super::baseline::{Baseline, Outcome, Tolerance, baseline_json, compare, roun
 use super::criterion::{ENTRIES, estimate};
 use super::measure::{Measured, Pass};
 use super::report::{Machine, cpu_model, human_time, iso_date, minutes, rate, render_e2e};
-use super::{PASSES, check};
+use super::{PASSES, QUICK_PASSES, check};
 
 fn ratios(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs
@@ -226,15 +226,23 @@ fn options_parse() {
         Some(Options {
             check: true,
             no_run: true,
-            passes: PASSES,
+            quick: false,
+            passes: None,
             tolerance: Some(0.5)
         })
     );
     assert_eq!(
         Options::parse(&args(&["--passes", "1"]))
-            .map(|o| o.passes)
+            .map(|o| o.passes())
             .ok(),
         Some(1)
+    );
+    assert_eq!(Options::default().passes(), PASSES);
+    let quick = Options::parse(&args(&["--check", "--quick"])).expect("parses");
+    assert_eq!((quick.quick, quick.passes()), (true, QUICK_PASSES));
+    assert!(
+        Options::parse(&args(&["--quick"])).is_err(),
+        "a quick run never records a baseline"
     );
     assert!(Options::parse(&args(&["--passes", "0"])).is_err());
     assert!(Options::parse(&args(&["--tolerance", "2"])).is_err());
