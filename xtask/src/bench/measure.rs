@@ -36,6 +36,10 @@ impl Pass {
 /// The end of the keys of the end-to-end client-CPU ratios.
 pub(super) const CPU_SUFFIX: &str = "/client-cpu";
 
+/// The ratio of the concurrent token reads' p50 (a plain `RwLock<String>`'s over ours),
+/// reported, not guarded: 64 threads on a shared 2-core machine time the scheduler too.
+pub(super) const READERS_KEY: &str = "session/readers/p50";
+
 /// The end of the keys of the end-to-end wall-time ratios (reported, not guarded).
 pub(super) const WALL_SUFFIX: &str = "/wall";
 
@@ -90,6 +94,20 @@ impl Measured {
                     measured.missing.push("e2e (no cases)".to_owned());
                 }
                 measured.cpu_unmeasured = e2e["client_cpu"].is_null();
+                let readers = &e2e["session"]["readers"];
+                match (
+                    readers["ours"]["p50_ns"].as_f64(),
+                    readers["reference"]["p50_ns"].as_f64(),
+                ) {
+                    (Some(ours), Some(reference)) if ours > 0.0 => {
+                        measured
+                            .wall_ratios
+                            .insert(READERS_KEY.to_owned(), reference / ours);
+                    }
+                    _ => measured
+                        .missing
+                        .push("session (no session.json)".to_owned()),
+                }
                 // Only the client's CPU time is guarded: the wall time is mostly the server's
                 // work and the scheduler's delays on a shared machine, reported but not
                 // compared.
@@ -206,7 +224,13 @@ pub(super) fn combine_e2e<'a>(passes: impl Iterator<Item = &'a Value>) -> Option
                         .max(),
                 })
             };
-            json!({"name": name, "ours": side("ours"), "reference": side("reference")})
+            json!({
+                "name": name,
+                "reference_name": case["reference_name"],
+                "calls_per_run": case["calls_per_run"],
+                "ours": side("ours"),
+                "reference": side("reference"),
+            })
         })
         .collect();
     Some(json!({
@@ -215,5 +239,39 @@ pub(super) fn combine_e2e<'a>(passes: impl Iterator<Item = &'a Value>) -> Option
         "passes": passes.len(),
         "client_cpu": first["client_cpu"],
         "cases": cases,
+        "session": combine_session(&passes),
     }))
+}
+
+/// The session figures of several passes: the median of each reader percentile; the token
+/// request counts of the first pass (the benchmark fails unless they are one per expiry).
+fn combine_session(passes: &[&Value]) -> Value {
+    let sessions: Vec<&Value> = passes
+        .iter()
+        .map(|pass| &pass["session"])
+        .filter(|session| session.is_object())
+        .collect();
+    let Some(first) = sessions.first() else {
+        return Value::Null;
+    };
+    let percentile = |side: &str, field: &str| {
+        median(
+            sessions
+                .iter()
+                .filter_map(|s| s["readers"][side][field].as_f64())
+                .collect(),
+        )
+    };
+    json!({
+        "readers": {
+            "threads": first["readers"]["threads"],
+            "reads_per_thread": first["readers"]["reads_per_thread"],
+            "ours": {"p50_ns": percentile("ours", "p50_ns"), "p99_ns": percentile("ours", "p99_ns")},
+            "reference": {
+                "p50_ns": percentile("reference", "p50_ns"),
+                "p99_ns": percentile("reference", "p99_ns"),
+            },
+        },
+        "expiry": first["expiry"],
+    })
 }

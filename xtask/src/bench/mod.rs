@@ -50,9 +50,18 @@ pub(super) const QUICK_PASSES: usize = 3;
 /// `session`) to make short runs, as `--quick` asks.
 const QUICK_VARIABLE: &str = "SMART_BENCH_QUICK";
 
-/// The benchmark targets (`--bench` names): criterion's, then the end-to-end one, which
-/// ignores criterion's options.
-const BENCH_TARGETS: [&str; 6] = ["jws", "pkce", "authorize", "discovery", "token", "e2e"];
+/// The benchmark targets (`--bench` names): criterion's, then the end-to-end ones
+/// (`crates/smart-sandbox/benches/e2e`, `crates/smart-session/benches/session.rs`), which
+/// ignore criterion's options.
+const BENCH_TARGETS: [&str; 7] = [
+    "jws",
+    "pkce",
+    "authorize",
+    "discovery",
+    "token",
+    "e2e",
+    "session",
+];
 
 /// `cargo xtask bench [--check [--quick]] [--no-run] [--passes N] [--tolerance X]`.
 pub(crate) fn run_benches(args: &[String]) -> Result<(), Error> {
@@ -82,23 +91,7 @@ pub(crate) fn run_benches(args: &[String]) -> Result<(), Error> {
         run("bench (build)", bench_command().arg("--no-run"))?;
         build_time = Some(started.elapsed().as_secs());
         started = Instant::now();
-        let mut passes = Vec::new();
-        let passes_wanted = options.passes();
-        for pass in 1..=passes_wanted {
-            println!("\n==> bench: pass {pass} of {passes_wanted}");
-            let since = SystemTime::now();
-            run_all(&e2e_path, options.quick)?;
-            passes.push(Pass {
-                estimates: load_criterion(&criterion_directory(&target), Some(since))?,
-                e2e: read_e2e(&e2e_path, Some(since))?,
-            });
-        }
-        let json = serde_json::to_string(&passes.iter().map(Pass::to_json).collect::<Vec<_>>())
-            .unwrap_or_default();
-        std::fs::write(&passes_path, json).map_err(|error| {
-            Error::Failed(format!("cannot write {}: {error}", passes_path.display()))
-        })?;
-        passes
+        run_passes(&options, &target, &e2e_path, &passes_path)?
     };
     let elapsed = started.elapsed();
     let measured = Measured::combine(&passes);
@@ -161,6 +154,35 @@ pub(crate) fn run_benches(args: &[String]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Runs every benchmark `options.passes()` times; keeps the passes in `passes_path`.
+fn run_passes(
+    options: &Options,
+    target: &Path,
+    e2e_path: &Path,
+    passes_path: &Path,
+) -> Result<Vec<Pass>, Error> {
+    let passes_wanted = options.passes();
+    let mut passes = Vec::new();
+    for pass in 1..=passes_wanted {
+        println!("\n==> bench: pass {pass} of {passes_wanted}");
+        let since = SystemTime::now();
+        run_all(e2e_path, options.quick)?;
+        passes.push(Pass {
+            estimates: load_criterion(&criterion_directory(target), Some(since))?,
+            e2e: with_session(
+                read_e2e(e2e_path, Some(since))?,
+                read_e2e(&session_path(e2e_path), Some(since))?,
+            ),
+        });
+    }
+    let json = serde_json::to_string(&passes.iter().map(Pass::to_json).collect::<Vec<_>>())
+        .unwrap_or_default();
+    std::fs::write(passes_path, json).map_err(|error| {
+        Error::Failed(format!("cannot write {}: {error}", passes_path.display()))
+    })?;
+    Ok(passes)
+}
+
 /// `--check`: every recorded ratio against the run's; fails on a regressed or missing one.
 fn check(
     baseline: Baseline,
@@ -220,7 +242,10 @@ fn latest_passes(passes_path: &Path, target: &Path, e2e_path: &Path) -> Result<V
     }
     Ok(vec![Pass {
         estimates: load_criterion(&criterion_directory(target), None)?,
-        e2e: read_e2e(e2e_path, None)?,
+        e2e: with_session(
+            read_e2e(e2e_path, None)?,
+            read_e2e(&session_path(e2e_path), None)?,
+        ),
     }])
 }
 
@@ -308,7 +333,9 @@ fn run_all(e2e_path: &Path, quick: bool) -> Result<(), Error> {
         })?;
     }
     let mut command = bench_command();
-    command.env("SMART_BENCH_E2E_JSON", e2e_path);
+    command
+        .env("SMART_BENCH_E2E_JSON", e2e_path)
+        .env("SMART_BENCH_SESSION_JSON", session_path(e2e_path));
     if quick {
         command
             .env(QUICK_VARIABLE, "1")
@@ -321,6 +348,30 @@ fn run_all(e2e_path: &Path, quick: bool) -> Result<(), Error> {
             .args(CRITERION_ARGS);
     }
     run("bench", &mut command)
+}
+
+/// Where the session benchmark writes, beside the end-to-end one.
+fn session_path(e2e_path: &Path) -> std::path::PathBuf {
+    e2e_path.with_file_name("session.json")
+}
+
+/// The end-to-end figures with the session benchmark's: its cases (client CPU against a
+/// reference, like the end-to-end ones) join the end-to-end cases, its other figures go under
+/// `session`. Without the session figures, the end-to-end ones alone.
+fn with_session(e2e: Option<Value>, session: Option<Value>) -> Option<Value> {
+    let mut e2e = e2e?;
+    if let Some(mut session) = session {
+        if let (Some(cases), Some(more)) =
+            (e2e["cases"].as_array_mut(), session["cases"].as_array_mut())
+        {
+            cases.append(more);
+        }
+        e2e["session"] = serde_json::json!({
+            "readers": session["readers"].take(),
+            "expiry": session["expiry"].take(),
+        });
+    }
+    Some(e2e)
 }
 
 /// The end-to-end figures, if there are (fresh) ones.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::PASSES;
 use super::baseline::Tolerance;
 use super::criterion::{CRITERION_ARGS, ENTRIES};
-use super::measure::{CPU_SUFFIX, Measured, WALL_SUFFIX};
+use super::measure::{CPU_SUFFIX, Measured, READERS_KEY, WALL_SUFFIX};
 
 /// What the figures were measured on.
 #[derive(Debug)]
@@ -225,16 +225,21 @@ pub(super) fn render_e2e(md: &mut String, measured: &Measured) {
     let cpu_source = e2e["client_cpu"].as_str();
     let _ = writeln!(
         md,
-        "`crates/smart-sandbox/benches/e2e.rs` against the embedded sandbox over real HTTP on \
-         127.0.0.1: {} rounds of {} requests per side, the median per request (then the \
-         median over the passes). The ratios, like every ratio on this page and in the \
-         baseline, compare the two sides within each pass, then take the median over the \
-         passes. **Client CPU** \
-         is the calling thread's CPU time ({}); the sandbox answers on its own threads, so \
-         its work is in the wall time only. The reference is a naive client on the same \
-         server: a plain ureq agent posting the same form and reading the answer into a \
-         `serde_json::Value`, its Backend Services assertions signed with ring. Only the \
-         CPU ratio is guarded: the wall time is mostly the server's work and, on a shared \
+        "`crates/smart-sandbox/benches/e2e` and `crates/smart-session/benches/session.rs` \
+         against the embedded sandbox over real HTTP on 127.0.0.1: {} rounds of {} requests \
+         per side (20 times as many calls for the authorization URL, which makes no request), \
+         the median per call (then the median over the passes). The ratios, like every ratio \
+         on this page and in the baseline, compare the two sides within each pass, then take \
+         the median over the passes. **Client CPU** is the calling thread's CPU time ({}); \
+         the sandbox answers on its own threads, so its work is in the wall time only (but \
+         on loopback the kernel's TCP work for both ends is charged partly to the sender). \
+         The async shell runs on a current-thread Tokio runtime, so its work is the calling \
+         thread's too. The references: a naive client (a plain ureq agent posting the same \
+         form and reading the answer into a `serde_json::Value`, its assertions signed with \
+         ring); the blocking shell (for the async one); our ES384 signature alone (for the \
+         whole ES384 token); oauth2 5 with its ureq feature (ureq 2, the same 10 s timeout); \
+         a raw reqwest GET with a fixed token (for the session's FHIR read). Only the CPU \
+         ratio is guarded: the wall time is mostly the server's work and, on a shared \
          machine, the scheduler's delays.\n",
         e2e["rounds"],
         e2e["requests"],
@@ -245,8 +250,8 @@ pub(super) fn render_e2e(md: &mut String, measured: &Measured) {
     );
     let _ = writeln!(
         md,
-        "| request | wall | client CPU | CPU / wall | reference wall | reference CPU | wall ratio | CPU ratio | connections per run |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "| request | wall | client CPU | CPU / wall | reference | reference wall | reference CPU | wall ratio | CPU ratio | connections per run |\n\
+         |---|---:|---:|---:|---|---:|---:|---:|---:|---:|"
     );
     let time = |value: &Value| value.as_f64().map_or_else(|| "-".to_owned(), human_time);
     let ratio = |ratios: &BTreeMap<String, f64>, key: String| {
@@ -267,10 +272,11 @@ pub(super) fn render_e2e(md: &mut String, measured: &Measured) {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {share} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {share} | {} | {} | {} | {} | {} | {} |",
             name,
             time(&ours["wall_ns"]),
             time(&ours["cpu_ns"]),
+            case["reference_name"].as_str().unwrap_or("naive ureq"),
             time(&reference["wall_ns"]),
             time(&reference["cpu_ns"]),
             ratio(&measured.wall_ratios, format!("e2e/{name}{WALL_SUFFIX}")),
@@ -278,11 +284,83 @@ pub(super) fn render_e2e(md: &mut String, measured: &Measured) {
             ours["max_connections_per_run"],
         );
     }
+    render_session(md, &e2e["session"], measured);
+}
+
+fn render_session(md: &mut String, session: &Value, measured: &Measured) {
+    let _ = writeln!(md, "\n## Sessions\n");
+    if !session.is_object() {
+        let _ = writeln!(md, "Not measured in this run.");
+        return;
+    }
+    let readers = &session["readers"];
+    let time = |value: &Value| value.as_f64().map_or_else(|| "-".to_owned(), human_time);
+    let _ = writeln!(
+        md,
+        "`crates/smart-session/benches/session.rs`. **Concurrent reads of the cached access \
+         token**: {} threads at once, {} reads each, every read timed alone \
+         (`Instant::now` around it, so some 20-40 ns of each figure is the clock); the \
+         percentiles over all reads, the median over the passes. The reference is a plain \
+         `RwLock<String>` read and clone by the same threads. The ratio is reported, not \
+         guarded: 64 threads on a shared 2-core machine time the scheduler too.\n",
+        readers["threads"], readers["reads_per_thread"]
+    );
+    let _ = writeln!(
+        md,
+        "| read | p50 | p99 | `RwLock<String>` p50 | `RwLock<String>` p99 | p50 ratio |\n\
+         |---|---:|---:|---:|---:|---:|"
+    );
+    let _ = writeln!(
+        md,
+        "| `Session::access_token` (cached) | {} | {} | {} | {} | {} |",
+        time(&readers["ours"]["p50_ns"]),
+        time(&readers["ours"]["p99_ns"]),
+        time(&readers["reference"]["p50_ns"]),
+        time(&readers["reference"]["p99_ns"]),
+        measured
+            .wall_ratios
+            .get(READERS_KEY)
+            .map_or_else(|| "-".to_owned(), |r| format!("**{r:.2}x**")),
+    );
+    let _ = writeln!(
+        md,
+        "\n**Token requests per expiry**: a clock shared by the sandbox, the client and the \
+         session moves past the access token's expiry (300 s tokens), then every caller asks \
+         `Session::access_token` at once; the sandbox counts the refresh requests \
+         (`Sandbox::token_requests`). The benchmark fails unless the count is one per expiry.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| callers | expiries | refresh requests | per expiry |\n|---:|---:|---:|---:|"
+    );
+    for row in session["expiry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let per_expiry = match (row["token_requests"].as_f64(), row["expiries"].as_f64()) {
+            (Some(requests), Some(expiries)) if expiries > 0.0 => {
+                format!("**{:.2}**", requests / expiries)
+            }
+            _ => "-".to_owned(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {per_expiry} |",
+            row["callers"], row["expiries"], row["token_requests"]
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nThe async FHIR read through `AsyncSession::read` beside a raw reqwest GET is in the \
+         end-to-end table above."
+    );
 }
 
 pub(super) fn static_notes(tolerance: Tolerance) -> String {
     let passes = PASSES;
     let (wide, jws) = (tolerance.wide, tolerance.jws);
+    let (quick, quick_passes) = (super::baseline::QUICK_TOLERANCE, super::QUICK_PASSES);
     format!(
         "
 **Connections per run** is the most TCP connections one client opened during one timed run
@@ -302,7 +380,8 @@ benchmark fails if a run opens more than one).
 | discovery | `crates/smart-discovery/benches/discovery.rs` | `smart_discovery::parse` of the spec's example (`tests/fixtures/smart-configuration.json`) and of the same document with 200 capabilities (20 defined, 180 vendor URLs) | `serde_json::from_slice::<Value>` of the same bytes |
 | token response | `crates/smart-token/benches/token.rs` | `TokenResponse::from_response` of the spec example's shape with JWT-sized access and id tokens, a refresh token and launch context | `serde_json::from_slice::<Value>` |
 | 50 scopes | same | `ScopeSet::parse` (each scope checked against the SMART v1/v2 grammar, duplicates dropped) | `split_whitespace().collect::<Vec<_>>()` |
-| end to end | `crates/smart-sandbox/benches/e2e.rs` (its own harness) | `SmartClient::backend_services_token` (RS384-2048 and ES384 keys; discovery cached, a fresh assertion each time) and `SmartClient::refresh` (public client; tokens rotate) | a plain ureq agent with the same form; ring-signed assertions |
+| end to end | `crates/smart-sandbox/benches/e2e` (its own harness) | `SmartClient::backend_services_token` (RS384-2048 and ES384 keys; discovery cached, a fresh assertion each time), `SmartClient::refresh` (public client; tokens rotate), the async shell's same calls, and refresh with `client_secret_basic`, code exchange (state checked) and authorization URL with PKCE in both shells | a naive ureq agent with ring-signed assertions; the blocking shell; the ES384 signature alone; oauth2 5 (ureq) |
+| sessions | `crates/smart-session/benches/session.rs` (its own harness) | `Session::access_token` read by 64 threads at once; refreshes per expiry for 1, 8 and 64 callers; `AsyncSession::read` of a Patient | `RwLock<String>`; the count itself; a raw reqwest GET with a fixed token |
 
 The references for parsing do much less than we do (no typing, no checks): those ratios are
 the price of the typed, checked model, not a race to win.
@@ -310,7 +389,8 @@ the price of the typed, checked model, not a race to win.
 ## Regression guard
 
 ```sh
-cargo xtask bench --check            # runs everything again ({passes} passes, about 5 minutes)
+cargo xtask bench --check            # runs everything again ({passes} passes, about 8 minutes)
+cargo xtask bench --check --quick    # CI's gate: 3 short passes, about 1 minute, x {quick}
 cargo xtask bench --check --no-run   # reads the passes of the latest run
 ```
 
@@ -330,12 +410,20 @@ above timer and allocator noise: in the recorded run their lowest single pass wa
 median (RS384-2048 verify) and most stayed above 0.85x, so they get the tighter {jws}, which
 catches a 1.43x slowdown of our signing or verification next to ring. Of the end-to-end
 figures only the client-CPU ratios are guarded. `--tolerance X` sets one factor for every
-ratio, for one check. `cargo xtask bench` (without
+ratio, for one check.
+
+`--check --quick` (run by `cargo xtask ci` and CI's `bench` job) makes {quick_passes} short
+passes (criterion: 10 samples of 0.2 s after 0.1 s of warm-up; the end-to-end harnesses: 3
+rounds of 20 requests) and compares every ratio with **recorded x {quick}**: a quick pass is
+a tenth of a long one, and CI may run on another CPU than the recorded one. It fails on what
+a gate is for (a lost optimisation, a request or thread more per call, a cost more than 2.5
+times its reference's), not on noise. `cargo xtask bench` (without
 `--check`) re-records the baseline and this page; commit both together.
 
 Run one benchmark alone with, for example,
 `cargo bench -p smart-token --bench token -- --warm-up-time 0.5 --measurement-time 1`, or
-`cargo bench -p smart-sandbox --bench e2e -- --requests 100 --rounds 5`.
+`cargo bench -p smart-sandbox --bench e2e -- --requests 100 --rounds 5`, or
+`cargo bench -p smart-session --bench session`.
 "
     )
 }

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use super::Options;
 use super::baseline::{Baseline, Outcome, Tolerance, baseline_json, compare, round3};
 use super::criterion::{ENTRIES, estimate};
-use super::measure::{Measured, Pass};
+use super::measure::{Measured, Pass, READERS_KEY};
 use super::report::{Machine, cpu_model, human_time, iso_date, minutes, rate, render_e2e};
-use super::{PASSES, QUICK_PASSES, check};
+use super::{PASSES, QUICK_PASSES, check, with_session};
 
 fn ratios(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
     pairs
@@ -357,4 +357,43 @@ fn entries_have_unique_keys() {
     keys.sort_unstable();
     keys.dedup();
     assert_eq!(keys.len(), ENTRIES.len());
+}
+
+/// The session benchmark's cases join the end-to-end ones (guarded like them); its reader
+/// percentiles and request counts are reported, and a pass without them names the gap.
+#[test]
+fn session_figures_join_the_end_to_end_ones() {
+    let e2e = json!({"requests": 10, "rounds": 3, "client_cpu": "schedstat", "cases": [
+        {"name": "refresh", "reference_name": "naive ureq",
+         "ours": {"wall_ns": 100.0, "cpu_ns": 50.0}, "reference": {"wall_ns": 100.0, "cpu_ns": 40.0}}]});
+    let session = json!({
+        "readers": {"threads": 64, "reads_per_thread": 10,
+            "ours": {"p50_ns": 200.0, "p99_ns": 900.0}, "reference": {"p50_ns": 100.0, "p99_ns": 300.0}},
+        "expiry": [{"callers": 64, "expiries": 3, "token_requests": 3}],
+        "cases": [{"name": "async FHIR read", "reference_name": "raw reqwest GET",
+            "ours": {"wall_ns": 10.0, "cpu_ns": 10.0}, "reference": {"wall_ns": 9.0, "cpu_ns": 9.0}}],
+    });
+    let merged = with_session(Some(e2e.clone()), Some(session)).expect("merged");
+    let pass = Pass {
+        estimates: BTreeMap::new(),
+        e2e: Some(merged),
+    };
+    let measured = Measured::combine(&[pass]);
+    assert_eq!(
+        measured.ratios.get("e2e/async FHIR read/client-cpu"),
+        Some(&0.9)
+    );
+    assert_eq!(measured.wall_ratios.get(READERS_KEY), Some(&0.5));
+    assert!(!measured.missing.iter().any(|m| m.starts_with("session")));
+    let mut md = String::new();
+    render_e2e(&mut md, &measured);
+    assert!(md.contains("| 64 | 3 | 3 | **1.00** |"), "{md}");
+    assert!(md.contains("| raw reqwest GET |"), "{md}");
+
+    let alone = Measured::of_pass(&Pass {
+        estimates: BTreeMap::new(),
+        e2e: with_session(Some(e2e), None),
+    });
+    assert!(alone.missing.iter().any(|m| m.starts_with("session")));
+    assert_eq!(with_session(None, None), None);
 }
