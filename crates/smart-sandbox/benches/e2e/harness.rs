@@ -19,6 +19,8 @@ pub(crate) struct Args {
     pub(crate) requests: usize,
     pub(crate) rounds: usize,
     pub(crate) out: Option<PathBuf>,
+    /// `--only TEXT`: run only the cases whose name contains TEXT (for profiling one).
+    pub(crate) only: Option<String>,
 }
 
 pub(crate) fn args() -> Args {
@@ -26,6 +28,7 @@ pub(crate) fn args() -> Args {
         requests: 100,
         rounds: 5,
         out: std::env::var_os(OUT_VARIABLE).map(PathBuf::from),
+        only: None,
     };
     let mut bench = false;
     let mut args = std::env::args().skip(1);
@@ -44,6 +47,7 @@ pub(crate) fn args() -> Args {
             "--requests" => parsed.requests = number("--requests"),
             "--rounds" => parsed.rounds = number("--rounds"),
             "--out" => parsed.out = args.next().map(PathBuf::from),
+            "--only" => parsed.only = args.next(),
             // cargo's and criterion's flags (filters, `--save-baseline`, ...) do not apply.
             _ => {}
         }

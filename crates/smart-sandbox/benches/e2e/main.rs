@@ -310,6 +310,9 @@ fn main() {
             "e2e: client CPU time is not measured here: it needs Linux's {CPU_SOURCE} (wall time only)"
         );
     }
+    if let Some(only) = &args.only {
+        cases.retain(|case| case.name.contains(only.as_str()));
+    }
     let results = harness::run_cases(&sandbox, &args, &mut cases);
 
     println!(
