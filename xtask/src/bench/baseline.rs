@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value, json};
 
 use super::BASELINE;
-use super::report::Machine;
+use super::machine::Machine;
 use crate::util::Error;
 
 /// `--check` fails when a ratio is below `recorded × TOLERANCE`. On the shared 2-core VM, with

@@ -20,6 +20,7 @@
 
 mod baseline;
 mod criterion;
+mod machine;
 mod measure;
 mod report;
 #[cfg(test)]
@@ -33,8 +34,9 @@ use serde_json::Value;
 use crate::util::{Error, cargo, run, target_directory, workspace_root};
 use baseline::{Baseline, Comparison, Tolerance, baseline_json, compare, render_comparisons};
 use criterion::{CRITERION_ARGS, QUICK_CRITERION_ARGS, criterion_directory, load_criterion};
+use machine::Machine;
 use measure::{CPU_SUFFIX, Measured, Pass};
-use report::{Machine, minutes, render_report};
+use report::{minutes, render_report};
 
 pub(super) const REPORT: &str = "docs/benchmarks.md";
 pub(super) const BASELINE: &str = "docs/benchmarks-baseline.json";

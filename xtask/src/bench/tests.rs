@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use super::Options;
 use super::baseline::{Baseline, Outcome, Tolerance, baseline_json, compare, round3};
 use super::criterion::{ENTRIES, estimate};
+use super::machine::{Machine, cpu_model, iso_date};
 use super::measure::{Measured, Pass, READERS_KEY};
-use super::report::{Machine, cpu_model, human_time, iso_date, minutes, rate, render_e2e};
+use super::report::{human_time, minutes, rate, render_e2e};
 use super::{PASSES, QUICK_PASSES, check, with_session};
 
 fn ratios(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
