@@ -7,6 +7,7 @@ mod web;
 use std::sync::Arc;
 
 use smart_client::AsyncSmartClient;
+use smart_client::registry::IssuerRegistry;
 use smart_session::{MemoryStore, SessionConfig, TokenStore};
 
 /// The name of the session cookie (`HttpOnly`, `SameSite=Lax`, `Secure` unless the app is on
@@ -19,21 +20,22 @@ pub fn session_key(id: &str) -> String {
     format!("web-app:session:{id}")
 }
 
-/// An EHR the app is registered with.
+/// An EHR the app is registered with, as the handlers use it: its registry name and the
+/// registry's client for it.
 #[derive(Debug, Clone)]
-pub struct Ehr {
-    /// Its name in `/login?ehr=NAME` (letters, digits, `-` and `_`).
-    pub name: String,
-    /// The client registered there (its redirect URI is the app's `/callback`); its FHIR base
-    /// URL is the EHR's `iss`, compared exactly.
-    pub client: AsyncSmartClient,
+pub(crate) struct Ehr {
+    /// Its name in `/login?ehr=NAME`.
+    pub(crate) name: String,
+    /// The registry's client (its redirect URI is the app's `/callback`).
+    pub(crate) client: AsyncSmartClient,
 }
 
 /// How the app runs.
 #[derive(Debug)]
 pub struct AppConfig {
-    /// The EHRs it trusts: the issuer allow-list.
-    pub ehrs: Vec<Ehr>,
+    /// The EHRs it trusts, keyed by issuer: smart-client's issuer registry. An EHR launch
+    /// from any other `iss` is refused before any request.
+    pub registry: IssuerRegistry,
     /// Where sessions and pending authorizations live (memory by default; Redis to share
     /// them between instances).
     pub store: Arc<dyn TokenStore>,
@@ -44,16 +46,17 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// The app at `public_url` (such as `https://app.example`), trusting `ehrs`, with sessions
-    /// in memory. Cookies are `Secure` unless `public_url` is `http` on a loopback host.
+    /// The app at `public_url` (such as `https://app.example`), trusting the EHRs of
+    /// `registry` (each entry's redirect URI is the app's `/callback`), with sessions in
+    /// memory. Cookies are `Secure` unless `public_url` is `http` on a loopback host.
     #[must_use]
-    pub fn new(ehrs: Vec<Ehr>, public_url: &str) -> Self {
+    pub fn new(registry: IssuerRegistry, public_url: &str) -> Self {
         let loopback = url::Url::parse(public_url).is_ok_and(|url| {
             url.scheme() == "http"
                 && matches!(url.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"))
         });
         Self {
-            ehrs,
+            registry,
             store: Arc::new(MemoryStore::new()),
             secure_cookies: !loopback,
             session: SessionConfig::new(),

@@ -8,8 +8,9 @@
 use std::error::Error;
 
 use clap::Parser;
-use smart_client::{AsyncSmartClient, ClientConfig, ClientType};
-use smart_web_app::{AppConfig, Ehr};
+use smart_client::ClientType;
+use smart_client::registry::{EhrSettings, IssuerRegistry};
+use smart_web_app::AppConfig;
 
 /// A SMART on FHIR web app (an example): EHR launch, standalone launch, the patient page,
 /// logout.
@@ -38,18 +39,10 @@ struct Args {
 }
 
 /// A public client at `iss` whose redirect URI is the app's `/callback`.
-fn ehr(name: &str, iss: &str, client_id: &str, app_url: &str) -> Result<Ehr, Box<dyn Error>> {
-    let config = ClientConfig::builder(iss)
-        .client_id(client_id)
+fn ehr(name: &str, iss: &str, client_id: &str, app_url: &str) -> EhrSettings {
+    EhrSettings::new(name, iss, client_id, ClientType::Public)
         .redirect_uri(format!("{app_url}/callback"))
-        .scopes("launch/patient openid fhirUser online_access patient/*.rs")
         .allow_insecure_localhost(true)
-        .build()?;
-    let client = AsyncSmartClient::new(config, ClientType::Public)?;
-    Ok(Ehr {
-        name: name.to_owned(),
-        client,
-    })
 }
 
 #[tokio::main]
@@ -62,7 +55,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let [name, iss, client_id] = spec.split(',').collect::<Vec<_>>()[..] else {
             return Err(format!("--ehr {spec}: give NAME,ISS,CLIENT_ID").into());
         };
-        ehrs.push(ehr(name, iss, client_id, &app_url)?);
+        ehrs.push(ehr(name, iss, client_id, &app_url));
     }
     let sandbox = if args.sandbox {
         let config = smart_sandbox::SandboxConfig::new()
@@ -70,7 +63,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             .access_token_lifetime(args.token_lifetime);
         let sandbox = smart_sandbox::Sandbox::start_with(config)?;
         let id = smart_sandbox::demo::PUBLIC_CLIENT_ID;
-        ehrs.push(ehr("sandbox", sandbox.base_url(), id, &app_url)?);
+        ehrs.push(ehr("sandbox", sandbox.base_url(), id, &app_url));
         Some(sandbox)
     } else {
         None
@@ -79,7 +72,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         return Err("no EHR to trust: give --sandbox or --ehr NAME,ISS,CLIENT_ID".into());
     }
     #[allow(unused_mut, reason = "changed only with the redis feature")]
-    let mut config = AppConfig::new(ehrs, &app_url);
+    let mut config = AppConfig::new(IssuerRegistry::new(ehrs)?, &app_url);
     #[cfg(feature = "redis")]
     if let Some(url) = &args.redis {
         let store = smart_session::RedisStore::connect(url, "smart-web-app").await?;

@@ -40,9 +40,9 @@ pub(crate) async fn launch(
 ) -> Reply {
     let iss = q.get("iss").ok_or(Failure::BadLaunch)?;
     let launch = q.get("launch").ok_or(Failure::BadLaunch)?;
-    let ehr = by_iss(&app.ehrs, iss)?;
-    let options = AuthorizeOptions::new().launch(launch);
-    authorize(&app, ehr, options.scopes(&format!("launch {SCOPES}"))?).await
+    let ehr = by_iss(&app.registry, iss)?;
+    let options = AuthorizeOptions::new().ehr_launch(iss, launch);
+    authorize(&app, &ehr, options.scopes(&format!("launch {SCOPES}"))?).await
 }
 
 /// `GET /login?ehr=NAME`: a standalone launch at a configured EHR.
@@ -51,9 +51,9 @@ pub(crate) async fn login(
     Query(q): Query<HashMap<String, String>>,
 ) -> Reply {
     let name = q.get("ehr").map_or("", String::as_str);
-    let ehr = by_name(&app.ehrs, name).ok_or_else(|| Failure::UnknownEhr(name.into()))?;
+    let ehr = by_name(&app.registry, name).ok_or_else(|| Failure::UnknownEhr(name.into()))?;
     let options = AuthorizeOptions::new().scopes(&format!("launch/patient {SCOPES}"))?;
-    authorize(&app, ehr, options).await
+    authorize(&app, &ehr, options).await
 }
 
 /// Keeps the pending authorization under its `state` (and the state in a cookie of this
@@ -71,7 +71,7 @@ pub(crate) async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, ur
     let query = uri.query().unwrap_or_default();
     let state = Cookies::checked_state(&headers, query)?;
     let pending = app.pending.take(&state).await?;
-    let ehr = by_iss(&app.ehrs, pending.aud().as_str())?;
+    let ehr = by_iss(&app.registry, pending.aud().as_str())?;
     let token = ehr.client.complete_authorization(query, &pending).await?;
     let id = format!("{}.{}", ehr.name, crate::web::random_id()?);
     let (store, key) = (Arc::clone(&app.store), crate::session_key(&id));
@@ -81,9 +81,9 @@ pub(crate) async fn callback(State(app): State<Arc<App>>, headers: HeaderMap, ur
 }
 
 /// The EHR and the session of a session id; `SessionExpired` when the store has none.
-async fn restore<'a>(app: &'a App, id: &str) -> Result<(&'a Ehr, Session), Failure> {
+async fn restore(app: &App, id: &str) -> Result<(Ehr, Session), Failure> {
     let name = id.rsplit_once('.').map_or("", |(name, _)| name);
-    let ehr = by_name(&app.ehrs, name).ok_or(Failure::SessionExpired)?;
+    let ehr = by_name(&app.registry, name).ok_or(Failure::SessionExpired)?;
     let (store, key) = (Arc::clone(&app.store), crate::session_key(id));
     let session = AsyncSession::restore(ehr.client.clone(), store, key, app.config());
     Ok((ehr, session.await?))
@@ -94,7 +94,7 @@ async fn restore<'a>(app: &'a App, id: &str) -> Result<(&'a Ehr, Session), Failu
 /// without a session.
 pub(crate) async fn patient(State(app): State<Arc<App>>, headers: HeaderMap) -> Reply {
     let Some(id) = Cookies::session_id(&headers) else {
-        return Ok(Page::Home(&app.ehrs).into_response());
+        return Ok(Page::Home(app.registry.names()).into_response());
     };
     let (ehr, session) = restore(&app, &id).await?;
     let context = session.context();

@@ -15,7 +15,9 @@ use smart_session::{
     PendingError, PendingStore, SessionConfig, SessionError, StoreError, TokenStore,
 };
 
-use crate::{AppConfig, Ehr, SESSION_COOKIE};
+use smart_client::registry::IssuerRegistry;
+
+use crate::{AppConfig, SESSION_COOKIE};
 
 /// The cookie that ties a callback to the browser that started the login (its `state`).
 const STATE_COOKIE: &str = "smart_state";
@@ -63,7 +65,7 @@ fn render(status: StatusCode, name: &str, context: &Context) -> Response {
 
 /// What the handlers share.
 pub(crate) struct App {
-    pub(crate) ehrs: Vec<Ehr>,
+    pub(crate) registry: IssuerRegistry,
     pub(crate) pending: PendingStore,
     pub(crate) store: Arc<dyn TokenStore>,
     pub(crate) cookies: Cookies,
@@ -73,13 +75,13 @@ pub(crate) struct App {
 impl App {
     pub(crate) fn new(config: AppConfig) -> Self {
         let AppConfig {
-            ehrs,
+            registry,
             store,
             secure_cookies,
             session,
         } = config;
         Self {
-            ehrs,
+            registry,
             pending: PendingStore::new(Arc::clone(&store)),
             store,
             cookies: Cookies {
@@ -103,7 +105,7 @@ impl IntoResponse for Page<'_> {
                     let query = smart_client::core::form::encode([("ehr", name)]);
                     [name.to_owned(), format!("/login?{query}")]
                 };
-                let ehrs: Vec<[String; 2]> = ehrs.iter().map(|ehr| login(&ehr.name)).collect();
+                let ehrs: Vec<[String; 2]> = ehrs.iter().map(|name| login(name)).collect();
                 render(StatusCode::OK, "home.html", &context! { ehrs => ehrs })
             }
             Page::Patient(ehr, patient, bundle) => render(
@@ -124,7 +126,7 @@ impl IntoResponse for Page<'_> {
 /// A page the app shows.
 pub(crate) enum Page<'a> {
     /// The EHRs to sign in with.
-    Home(&'a [Ehr]),
+    Home(Vec<&'a str>),
     /// The EHR's name, the Patient, and a Bundle of their Observations.
     Patient(&'a str, Map<String, Value>, Map<String, Value>),
     /// After logout.

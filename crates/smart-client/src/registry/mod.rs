@@ -425,6 +425,15 @@ impl IssuerRegistry {
         self
     }
 
+    /// The registered names, in order.
+    #[must_use]
+    pub fn names(&self) -> Vec<&str> {
+        self.entries
+            .iter()
+            .map(|entry| entry.name.as_str())
+            .collect()
+    }
+
     /// The registered issuers, in order.
     #[must_use]
     pub fn issuers(&self) -> Vec<&str> {

@@ -18,11 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
+use smart_client::registry::{EhrSettings, IssuerRegistry};
 use smart_client::token::TokenRef;
 use smart_client::{AsyncSmartClient, ClientConfig, ClientType, IntrospectWith};
 use smart_sandbox::{Sandbox, SandboxConfig, demo};
 use smart_session::{AsyncSession, MemoryStore, SessionConfig, SessionError, TokenStore};
-use smart_web_app::{AppConfig, Ehr, SESSION_COOKIE, router, session_key};
+use smart_web_app::{AppConfig, SESSION_COOKIE, router, session_key};
 
 use crate::harness::{Browser, Chromedriver, screenshot};
 
@@ -47,6 +48,21 @@ pub(crate) fn client(sandbox: &Sandbox, app_url: &str) -> AsyncSmartClient {
     AsyncSmartClient::new(config, ClientType::Public).unwrap()
 }
 
+/// The app's issuer registry: the sandbox's public client, redirecting to the app.
+pub(crate) fn registry(sandbox: &Sandbox, app_url: &str) -> IssuerRegistry {
+    IssuerRegistry::new(vec![
+        EhrSettings::new(
+            "sandbox",
+            sandbox.base_url(),
+            demo::PUBLIC_CLIENT_ID,
+            ClientType::Public,
+        )
+        .redirect_uri(format!("{app_url}/callback"))
+        .allow_insecure_localhost(true),
+    ])
+    .unwrap()
+}
+
 /// The sandbox (login and consent, 3-second tokens) and the app on loopback.
 async fn start_world() -> World {
     let config = SandboxConfig::new()
@@ -57,12 +73,8 @@ async fn start_world() -> World {
     let app_url = format!("http://{}", listener.local_addr().unwrap());
     let client = client(&sandbox, &app_url);
     let store = Arc::new(MemoryStore::new());
-    let ehrs = vec![Ehr {
-        name: "sandbox".to_owned(),
-        client: client.clone(),
-    }];
     let shared: Arc<dyn TokenStore> = store.clone();
-    let mut config = AppConfig::new(ehrs, &app_url).store(shared);
+    let mut config = AppConfig::new(registry(&sandbox, &app_url), &app_url).store(shared);
     assert!(!config.secure_cookies, "no Secure cookies on loopback");
     // Renew a quarter second before expiry, without jitter: the first page after the login
     // (however slow a loaded machine makes it) uses the first token, and the reload past its

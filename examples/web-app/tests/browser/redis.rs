@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use smart_sandbox::{Sandbox, SandboxConfig, demo};
 use smart_session::{RedisStore, SessionConfig, TokenStore};
-use smart_web_app::{AppConfig, Ehr, router};
+use smart_web_app::{AppConfig, router};
 
 use crate::harness::{Browser, Chromedriver, scratch, screenshot};
-use crate::{TOKEN_LIFETIME, click, client, sign_in, text};
+use crate::{TOKEN_LIFETIME, click, sign_in, text};
 
 /// A redis-server on a free loopback port, without persistence, killed on drop.
 struct RedisServer {
@@ -65,11 +65,7 @@ async fn instance(sandbox: &Sandbox, redis: &RedisServer) -> String {
     let url = format!("redis://127.0.0.1:{}/0", redis.port);
     let store: Arc<dyn TokenStore> =
         Arc::new(RedisStore::connect(&url, "web-app-test").await.unwrap());
-    let ehrs = vec![Ehr {
-        name: "sandbox".to_owned(),
-        client: client(sandbox, &app_url),
-    }];
-    let mut config = AppConfig::new(ehrs, &app_url).store(store);
+    let mut config = AppConfig::new(crate::registry(sandbox, &app_url), &app_url).store(store);
     config.session = SessionConfig::new()
         .refresh_buffer(Duration::from_millis(250))
         .max_jitter(Duration::ZERO);
