@@ -13,6 +13,7 @@ mod discovery;
 mod flows;
 mod id_token;
 mod registry;
+mod tls;
 mod transport;
 
 use std::time::Duration;
