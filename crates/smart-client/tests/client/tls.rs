@@ -1,5 +1,5 @@
 //! TLS 1.2 or later only (SMART App Launch: TLS 1.2+ to the token endpoint and the FHIR
-//! server): a loopback listener reads the ClientHello each shell's rustls sends and checks
+//! server): a loopback listener reads the `ClientHello` each shell's rustls sends and checks
 //! the protocol versions it offers. Nothing answers it; the call then fails.
 
 use std::io::Read as _;
@@ -12,7 +12,7 @@ use test_support::{Client, both_shells};
 /// TLS 1.2 on the wire.
 const TLS12: u16 = 0x0303;
 
-/// Reads one ClientHello from `listener`: (its legacy `client_version`, the versions of its
+/// Reads one `ClientHello` from `listener`: (its legacy `client_version`, the versions of its
 /// `supported_versions` extension).
 fn client_hello(listener: &TcpListener) -> (u16, Vec<u16>) {
     let (mut stream, _) = listener.accept().unwrap();
