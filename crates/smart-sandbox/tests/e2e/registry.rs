@@ -40,10 +40,13 @@ fn two_ehrs(a: &Sandbox, b: &Sandbox, secret_file: &Path) -> IssuerRegistry {
     .unwrap()
 }
 
+/// A secret file of its own for each call (the two shells' runs of a test run at once).
 fn secret_file(name: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let path = std::env::temp_dir().join(format!(
-        "smart-registry-{}-{name}.secret",
-        std::process::id()
+        "smart-registry-{}-{name}-{}.secret",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::write(&path, format!("{}\n", demo::SYMMETRIC_CLIENT_SECRET)).unwrap();
     path
