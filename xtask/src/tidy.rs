@@ -118,10 +118,6 @@ const KNOWN_CYCLES: &[(&str, &str)] = &[
         "smart-sandbox",
         "its handlers and server state name each other (issue 15, house)",
     ),
-    (
-        "smart-cli",
-        "flows and udap_flow, args and udap (issue 15, house)",
-    ),
 ];
 
 /// No circles between the files of a crate ([`crate::cycles`]).

@@ -81,7 +81,7 @@ pub(crate) enum Command {
     Assertion(AssertionArgs),
     /// UDAP Security STU2: signed discovery and X.509 client registration.
     #[command(subcommand)]
-    Udap(crate::udap::UdapCommand),
+    Udap(UdapCommand),
     /// Run the embedded SMART sandbox server until interrupted.
     Sandbox(SandboxArgs),
     /// Start the sandbox and run every flow against it, printing a transcript.
@@ -444,4 +444,67 @@ pub(crate) struct DemoArgs {
     /// Print a pass/fail table instead of the transcript.
     #[arg(long)]
     pub(crate) table: bool,
+}
+
+/// UDAP Security STU2 (trust communities, signed metadata, X.509 client registration).
+#[derive(Debug, Subcommand)]
+pub(crate) enum UdapCommand {
+    /// Fetch and verify a server's /.well-known/udap: signed metadata, profiles, conformance.
+    Discover(UdapDiscoverArgs),
+    /// Register (or modify, or cancel with --cancel) a client with a signed software statement.
+    Register(UdapRegisterArgs),
+}
+
+/// Who is trusted, shared by both commands.
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// The trust community URI (sent as ?community=).
+    #[arg(long, value_name = "URI")]
+    pub(crate) community: Option<String>,
+    /// A trust anchor (the community's root certificate), PEM (repeatable).
+    #[arg(long = "anchor", value_name = "FILE")]
+    pub(crate) anchors: Vec<PathBuf>,
+    /// A certificate revocation list, PEM or DER (repeatable). Required for chain validation.
+    #[arg(long = "crl", value_name = "FILE")]
+    pub(crate) crls: Vec<PathBuf>,
+    /// Development only: skip the certificate chain and revocation checks (the signature and
+    /// the claims of `signed_metadata` are still verified).
+    #[arg(long)]
+    pub(crate) dangerously_skip_chain: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UdapDiscoverArgs {
+    /// The FHIR server's base URL.
+    pub(crate) fhir_base: String,
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UdapRegisterArgs {
+    /// The FHIR server's base URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) fhir_base: String,
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
+    /// The client metadata (`client_name`, `contacts`, `scope`, `grant_types`, ...) as a JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) metadata: PathBuf,
+    /// The client URI: a URI SAN of the leaf certificate (iss and sub of the statement).
+    #[arg(long, value_name = "URI")]
+    pub(crate) client_uri: String,
+    /// The client's certificate chain, PEM, leaf first.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cert_chain: PathBuf,
+    /// The leaf certificate's private key, PEM (RSA or P-384).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// The software statement algorithm (RS256, RS384 or ES384); by default the first the key
+    /// and the server share.
+    #[arg(long, value_name = "ALG")]
+    pub(crate) alg: Option<String>,
+    /// Cancel the registration of this client URI instead (`grant_types` is sent empty).
+    #[arg(long)]
+    pub(crate) cancel: bool,
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::io::Read;
 use std::path::Path;
 
-use crate::common::Failure;
+use crate::failure::Failure;
 
 /// Keys, secrets, callback URLs and pending authorizations: 1 MiB.
 pub(crate) const SMALL_FILE: u64 = 1024 * 1024;

@@ -9,12 +9,14 @@ mod clients_file;
 mod commands;
 mod common;
 mod demo;
+mod failure;
 mod flows;
 mod launch;
 mod listener;
 mod local;
 mod logger;
 mod messages;
+mod profile;
 mod sandbox;
 mod udap;
 mod udap_flow;
@@ -50,8 +52,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => commands::keygen(global, args),
         Command::Jwks(args) => commands::jwks(global, args),
         Command::Assertion(args) => commands::assertion(global, args),
-        Command::Udap(udap::UdapCommand::Discover(args)) => udap::run_discover(global, args),
-        Command::Udap(udap::UdapCommand::Register(args)) => udap::run_register(global, args),
+        Command::Udap(args::UdapCommand::Discover(args)) => udap::run_discover(global, args),
+        Command::Udap(args::UdapCommand::Register(args)) => udap::run_register(global, args),
         Command::Sandbox(args) => sandbox::run(global, args),
         Command::Demo(args) => demo::run(global, args),
     };

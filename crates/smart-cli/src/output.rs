@@ -8,8 +8,12 @@
 //! Lines on stderr ([`errln!`]) are best effort: a closed stderr is ignored.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
+
+use serde_json::Value;
+use smart_client::core::{escape_text, is_unsafe_char};
 
 /// The exit code when stdout turns out to be a closed pipe: 0 while the command is going well,
 /// the failure's own code while it reports a failure, so a closed pipe never turns a failure
@@ -71,4 +75,36 @@ pub(crate) fn stdout(text: fmt::Arguments<'_>) {
 pub(crate) fn stderr(text: fmt::Arguments<'_>) {
     let mut err = io::stderr().lock();
     let _ = err.write_fmt(text).and_then(|()| err.flush());
+}
+
+/// Server-derived (or file-derived) text as it may be shown in a terminal: the one escaping
+/// helper of `smart_core` (C0, DEL, C1 and bidirectional controls escaped).
+pub(crate) fn esc(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_text(text)
+}
+
+/// JSON text safe for a terminal: `serde_json` already escapes C0 controls; DEL, C1 and the
+/// bidirectional controls are written as `\u` escapes too, which leaves the JSON value the
+/// same.
+pub(crate) fn json_text(value: &Value, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    } else {
+        value.to_string()
+    };
+    // C0 characters outside strings are the layout's own newlines; inside strings serde_json
+    // has escaped them already.
+    let escaped = |c: char| c > '\u{1f}' && is_unsafe_char(c);
+    if !text.chars().any(escaped) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if escaped(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -2,9 +2,8 @@
 //! sans-IO steps over the same ureq transport as the other commands.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use smart_client::HttpClient as _;
 use smart_client::core::{FhirBaseUrl, SystemClock, TransportPolicy};
@@ -15,80 +14,14 @@ use smart_udap::{
     read_registration,
 };
 
-use crate::args::Global;
+use crate::args::{Global, TrustArgs, UdapDiscoverArgs, UdapRegisterArgs};
 use crate::common::{Failure, error_chain, http_options, print_json};
 use crate::output::outln;
 
-/// UDAP Security STU2 (trust communities, signed metadata, X.509 client registration).
-#[derive(Debug, Subcommand)]
-pub(crate) enum UdapCommand {
-    /// Fetch and verify a server's /.well-known/udap: signed metadata, profiles, conformance.
-    Discover(UdapDiscoverArgs),
-    /// Register (or modify, or cancel with --cancel) a client with a signed software statement.
-    Register(UdapRegisterArgs),
-}
-
-/// Who is trusted, shared by both commands.
-#[derive(Debug, Args)]
-pub(crate) struct TrustArgs {
-    /// The trust community URI (sent as ?community=).
-    #[arg(long, value_name = "URI")]
-    pub(crate) community: Option<String>,
-    /// A trust anchor (the community's root certificate), PEM (repeatable).
-    #[arg(long = "anchor", value_name = "FILE")]
-    pub(crate) anchors: Vec<PathBuf>,
-    /// A certificate revocation list, PEM or DER (repeatable). Required for chain validation.
-    #[arg(long = "crl", value_name = "FILE")]
-    pub(crate) crls: Vec<PathBuf>,
-    /// Development only: skip the certificate chain and revocation checks (the signature and
-    /// the claims of `signed_metadata` are still verified).
-    #[arg(long)]
-    pub(crate) dangerously_skip_chain: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct UdapDiscoverArgs {
-    /// The FHIR server's base URL.
-    pub(crate) fhir_base: String,
-    #[command(flatten)]
-    pub(crate) trust: TrustArgs,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct UdapRegisterArgs {
-    /// The FHIR server's base URL.
-    #[arg(long, value_name = "URL")]
-    pub(crate) fhir_base: String,
-    #[command(flatten)]
-    pub(crate) trust: TrustArgs,
-    /// The client metadata (`client_name`, `contacts`, `scope`, `grant_types`, ...) as a JSON file.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) metadata: PathBuf,
-    /// The client URI: a URI SAN of the leaf certificate (iss and sub of the statement).
-    #[arg(long, value_name = "URI")]
-    pub(crate) client_uri: String,
-    /// The client's certificate chain, PEM, leaf first.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cert_chain: PathBuf,
-    /// The leaf certificate's private key, PEM (RSA or P-384).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) key: PathBuf,
-    /// The software statement algorithm (RS256, RS384 or ES384); by default the first the key
-    /// and the server share.
-    #[arg(long, value_name = "ALG")]
-    pub(crate) alg: Option<String>,
-    /// Cancel the registration of this client URI instead (`grant_types` is sent empty).
-    #[arg(long)]
-    pub(crate) cancel: bool,
-}
-
+/// A certificate, key, CRL or metadata file: read with the size cap every local file of the
+/// command has.
 fn read_text(path: &Path, what: &str) -> Result<String, Failure> {
-    fs::read_to_string(path).map_err(|error| {
-        Failure::usage(format!(
-            "cannot read the {what} {}: {error}",
-            path.display()
-        ))
-    })
+    crate::local::read_text(path, what, crate::local::SMALL_FILE)
 }
 
 fn failure(error: &UdapError) -> Failure {

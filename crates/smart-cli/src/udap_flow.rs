@@ -13,25 +13,19 @@ use smart_client::{HttpClient as _, HttpOptions, UreqClient};
 use smart_sandbox::Sandbox;
 use smart_udap::test_util::LeafKey;
 use smart_udap::{
-    B2bExtension, Crl, TrustPolicy, UdapClientAssertion, UdapCredentials, UdapRegistration,
-    VerifiedUdapMetadata, X509Certificate, discovery_request, read_discovery, read_registration,
+    B2bExtension, TrustPolicy, UdapClientAssertion, UdapCredentials, UdapRegistration,
+    VerifiedUdapMetadata, discovery_request, read_discovery, read_registration,
 };
 
 use crate::common::error_chain;
-use crate::flows::{Profile, StepResult, Transcript};
+use crate::profile::{Profile, StepResult, Transcript};
 
 /// The demo's UDAP client URI (a URI SAN of its certificate).
 const CLIENT_URI: &str = "https://demo.example/udap-client";
 /// What the B2B client asks for.
 const B2B_SCOPE: &str = "system/Patient.rs";
 
-/// What the UDAP flows need: whom to trust, and the client's certificate and key.
-pub(crate) struct UdapProfile {
-    pub(crate) anchors: Vec<X509Certificate>,
-    pub(crate) crls: Vec<Crl>,
-    pub(crate) credentials: Arc<UdapCredentials>,
-    pub(crate) client_uri: String,
-}
+pub(crate) use crate::profile::UdapProfile;
 
 /// The profile for the sandbox's UDAP mode: its PKI's root and CRLs, and a client certificate
 /// issued from it now.
