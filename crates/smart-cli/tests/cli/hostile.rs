@@ -428,6 +428,16 @@ fn local_files_that_are_not_files_or_too_large_are_refused() {
             "error: cannot read the clients file from /dev/zero: it is not a regular file (a directory, a device or a FIFO); give the path of a file".into(),
         ),
         (
+            vec![
+                "udap".into(),
+                "discover".into(),
+                "https://ehr.example/fhir".into(),
+                "--anchor".into(),
+                "/dev/zero".into(),
+            ],
+            "error: cannot read the trust anchor from /dev/zero: it is not a regular file (a directory, a device or a FIFO); give the path of a file".into(),
+        ),
+        (
             vec!["sandbox".into(), "--clients".into(), "/dev/zero".into()],
             "error: cannot read the clients file /dev/zero: it is not a regular file (a directory, a device or a FIFO); give the path of a file".into(),
         ),
