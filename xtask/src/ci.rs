@@ -152,11 +152,11 @@ const DENY_WARNINGS: &str = "-D warnings";
 
 /// The umbrella's examples and the features each needs.
 const EXAMPLES: [(&str, &str); 6] = [
-    ("ehr_launch_web_app", "client-confidential-symmetric"),
-    ("standalone_launch", "client-public"),
+    ("ehr_launch_web_app", "client-confidential-symmetric,openid"),
+    ("standalone_launch", "client-public,openid"),
     ("backend_services", "backend-services,session"),
-    ("two_ehrs", "client-confidential-symmetric"),
-    ("async_standalone_launch", "client-public,reqwest"),
+    ("two_ehrs", "client-confidential-symmetric,openid"),
+    ("async_standalone_launch", "client-public,openid,reqwest"),
     ("async_backend_services", "backend-services,reqwest"),
 ];
 

@@ -3,7 +3,7 @@
 //! reqwest transport.
 //!
 //! ```sh
-//! cargo run -p smart-on-fhir --example async_standalone_launch --features reqwest
+//! cargo run -p smart-on-fhir --example async_standalone_launch --features openid,reqwest
 //! ```
 //!
 //! It runs against the embedded sandbox, which approves at once, and plays the browser

@@ -5,8 +5,8 @@
 //! patient.
 //!
 //! ```sh
-//! cargo run -p smart-on-fhir --example ehr_launch_web_app --features client-confidential-symmetric            # self-test, offline
-//! cargo run -p smart-on-fhir --example ehr_launch_web_app --features client-confidential-symmetric -- --serve # keep serving for a browser
+//! cargo run -p smart-on-fhir --example ehr_launch_web_app --features client-confidential-symmetric,openid            # self-test, offline
+//! cargo run -p smart-on-fhir --example ehr_launch_web_app --features client-confidential-symmetric,openid -- --serve # keep serving for a browser
 //! ```
 //!
 //! It runs against the embedded sandbox: the sandbox plays the EHR (it makes the launch URL)

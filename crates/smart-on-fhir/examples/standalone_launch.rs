@@ -2,7 +2,7 @@
 //! exchange, the `id_token` check, and a read of the patient in context.
 //!
 //! ```sh
-//! cargo run -p smart-on-fhir --example standalone_launch
+//! cargo run -p smart-on-fhir --example standalone_launch --features openid
 //! ```
 //!
 //! With no arguments it runs against the embedded sandbox and plays the browser itself. Against

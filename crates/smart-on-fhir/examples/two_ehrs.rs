@@ -5,7 +5,7 @@
 //! not know is refused before any request.
 //!
 //! ```sh
-//! cargo run -p smart-on-fhir --example two_ehrs --features client-confidential-symmetric
+//! cargo run -p smart-on-fhir --example two_ehrs --features client-confidential-symmetric,openid
 //! ```
 //!
 //! Both EHRs are embedded sandboxes on loopback.
