@@ -46,6 +46,8 @@ pub(crate) fn all(args: &[String]) -> Result<(), Error> {
     // Every SMART flow against the embedded sandbox, as the workflow's test job runs it.
     println!("\n==> conformance");
     crate::conformance::run_flows(&[])?;
+    // And against the SMART reference server, when its source is beside the repository.
+    crate::launcher::ci_step()?;
     // The examples run offline against the embedded sandbox: run them, not only build them.
     for (example, features) in EXAMPLES {
         run(

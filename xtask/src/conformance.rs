@@ -1,6 +1,7 @@
 //! `cargo xtask conformance`: every SMART flow against the embedded sandbox, or against any
 //! SMART server, as a pass/fail table. It drives the `smart` binary (`smart demo --table`), so
-//! xtask itself depends on no library crate.
+//! xtask itself depends on no library crate. With `--launcher DIR` it starts the SMART
+//! reference server from source and runs the harness against it ([`crate::launcher`]).
 
 use crate::util::{Error, cargo, run};
 
@@ -20,6 +21,17 @@ pub(crate) fn run_flows(args: &[String]) -> Result<(), Error> {
                 passthrough.extend([arg.clone(), value.clone()]);
             }
             "--auto-approve" => passthrough.push(arg.clone()),
+            "--launcher" => {
+                let dir = iter.next().ok_or_else(|| {
+                    Error::Usage("`--launcher` needs the smart-launcher-v2 folder".to_owned())
+                })?;
+                if iter.next().is_some() || !passthrough.is_empty() {
+                    return Err(Error::Usage(
+                        "`--launcher DIR` takes no other option".to_owned(),
+                    ));
+                }
+                return crate::launcher::run_launcher(std::path::Path::new(dir));
+            }
             other => {
                 return Err(Error::Usage(format!(
                     "`conformance` does not take `{other}`"

@@ -10,6 +10,7 @@ mod ci;
 mod conformance;
 mod cycles;
 mod fuzz;
+mod launcher;
 mod packages;
 mod quickstart;
 mod release;
@@ -28,7 +29,7 @@ tasks:
           tests, feature-gated tests and doctests, examples, conformance, every feature
           combination, docs, tidy, workflow syntax, deny, fuzz, bench --check --quick)
   tidy    check the workspace rules (dependency direction, lints, READMEs, internal versions)
-  conformance [--server URL --clients FILE [--auto-approve]]
+  conformance [--server URL --clients FILE [--auto-approve] | --launcher DIR]
           run every SMART flow against the embedded sandbox (or a server) as a pass/fail table
   bench [--check [--quick]] [--no-run] [--passes N] [--tolerance X]
           run the benchmarks N times (default 5), write docs/benchmarks.md and

@@ -92,6 +92,13 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
             &target.join("package"),
             &target.join("quickstarts"),
         )?;
+        // And `cargo install smart-cli` as a user would: from the packages, then run it.
+        install_cli(
+            &order,
+            &version,
+            &target.join("quickstarts").join("packaged"),
+            &target,
+        )?;
         println!("\nrelease --dry-run: every check passed; nothing was published");
     } else {
         println!("\nrelease: every check passed. The irreversible steps, in order, would be:");
@@ -102,6 +109,73 @@ pub(crate) fn release(args: &[String]) -> Result<(), Error> {
         println!("They were not run: run them by hand, or use --dry-run to rehearse.");
     }
     Ok(())
+}
+
+/// Installs `smart` from the packaged smart-cli (its internal dependencies patched to their
+/// packages in `unpacked`, as crates.io would serve them) into a temporary root under
+/// `target`, and runs `smart --version` and `smart demo --table` with it. When smart-cli is
+/// not publishable it says so and why: the step is then skipped, never silently.
+fn install_cli(
+    order: &[String],
+    version: &str,
+    unpacked: &std::path::Path,
+    target: &std::path::Path,
+) -> Result<(), Error> {
+    if !order.iter().any(|name| name == "smart-cli") {
+        println!(
+            "\n==> install smart from the packages: skipped: smart-cli is `publish = false` \
+             (it needs smart-sandbox and smart-conformance published first)"
+        );
+        return Ok(());
+    }
+    let source = unpacked.join(format!("smart-cli-{version}"));
+    let root = target.join("install-root");
+    let mut command = cargo();
+    command
+        .env("CARGO_TARGET_DIR", target.join("install-target"))
+        .args(["install", "--force", "--root"])
+        .arg(&root)
+        .arg("--path")
+        .arg(&source);
+    for arg in patch_args(order, version, unpacked) {
+        command.arg(arg);
+    }
+    run("cargo install smart-cli (from the packages)", &mut command)?;
+    let smart = root.join("bin").join("smart");
+    let printed = output(
+        "smart --version",
+        std::process::Command::new(&smart).arg("--version"),
+    )?;
+    if !printed.contains(version) {
+        return Err(Error::Failed(format!(
+            "`smart --version` printed {printed:?}, not version {version}"
+        )));
+    }
+    println!("    {}", printed.trim());
+    run(
+        "smart demo --table (installed)",
+        std::process::Command::new(&smart).args(["demo", "--table"]),
+    )
+}
+
+/// `--config patch.crates-io.NAME.path="DIR"` for each packaged crate but smart-cli itself.
+fn patch_args(order: &[String], version: &str, unpacked: &std::path::Path) -> Vec<String> {
+    order
+        .iter()
+        .filter(|name| *name != "smart-cli")
+        .flat_map(|name| {
+            let dir = unpacked.join(format!("{name}-{version}"));
+            let path = dir
+                .display()
+                .to_string()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"");
+            [
+                "--config".to_owned(),
+                format!("patch.crates-io.{name}.path=\"{path}\""),
+            ]
+        })
+        .collect()
 }
 
 /// `cargo publish --dry-run` of several packages unpacks each into a local overlay registry
@@ -187,6 +261,19 @@ pub(crate) fn publish_order(packages: &[Package]) -> Result<Vec<String>, Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_install_patches_every_packaged_crate_but_the_cli() {
+        let order = ["smart-core".to_owned(), "smart-cli".to_owned()];
+        let args = patch_args(&order, "0.1.0", std::path::Path::new("/p"));
+        assert_eq!(
+            args,
+            [
+                "--config",
+                "patch.crates-io.smart-core.path=\"/p/smart-core-0.1.0\""
+            ]
+        );
+    }
 
     #[test]
     fn the_real_workspace_publishes_foundation_first() {

@@ -25,7 +25,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("smart-session", WITH_CLIENT),
     ("smart-on-fhir", WITH_SESSION),
     ("smart-sandbox", WITH_CLIENT_AND_UDAP),
-    ("smart-cli", WITH_SANDBOX),
+    ("smart-conformance", WITH_SANDBOX_AND_SESSION),
+    ("smart-cli", WITH_SANDBOX_AND_CONFORMANCE),
     ("test-support", WITH_CLIENT),
     // The example web app (publish = false): `--sandbox` runs the app against an embedded
     // sandbox in one command.
@@ -66,7 +67,8 @@ const WITH_CLIENT_AND_UDAP: &[&str] = &[
     "smart-client",
     "smart-udap",
 ];
-const WITH_SANDBOX: &[&str] = &[
+/// The harness sits above smart-session and uses the sandbox (DESIGN.md §3).
+const WITH_SANDBOX_AND_SESSION: &[&str] = &[
     "smart-udap",
     "smart-core",
     "smart-pkce",
@@ -74,7 +76,21 @@ const WITH_SANDBOX: &[&str] = &[
     "smart-jwt-assertion",
     "smart-token",
     "smart-client",
+    "smart-session",
     "smart-sandbox",
+];
+/// The CLI runs the harness for `smart demo`.
+const WITH_SANDBOX_AND_CONFORMANCE: &[&str] = &[
+    "smart-udap",
+    "smart-core",
+    "smart-pkce",
+    "smart-discovery",
+    "smart-jwt-assertion",
+    "smart-token",
+    "smart-client",
+    "smart-session",
+    "smart-sandbox",
+    "smart-conformance",
 ];
 
 const WEB_APP: &[&str] = &[

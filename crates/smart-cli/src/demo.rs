@@ -6,13 +6,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
-use smart_client::SecretMethod;
-use smart_sandbox::{LaunchContext, Sandbox, demo};
+use smart_conformance::{
+    AppClient, BackendClient, DISCOVERY_STEP, Outcome, Profile, Report, Transcript, run_all,
+    sandbox_profile,
+};
+use smart_sandbox::Sandbox;
 
 use crate::args::{DemoArgs, Global};
 use crate::clients_file::{self, AppEntry};
-use crate::common::{Failure, esc, json_text, read_key, read_secret};
-use crate::flows::{AppClient, BackendClient, DISCOVERY_STEP, Outcome, Profile, Report, run_all};
+use crate::common::{Failure, json_text, read_key, read_secret};
 use crate::local::{LARGE_FILE, read_text};
 
 pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
@@ -30,7 +32,7 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
                     sandbox.base_url()
                 );
             }
-            sandbox_profile(sandbox, global)
+            sandbox_profile(sandbox, Duration::from_secs(global.timeout))
         }
         (Some(server), _) => {
             let path = args
@@ -44,7 +46,13 @@ pub(crate) fn run(global: &Global, args: &DemoArgs) -> Result<(), Failure> {
         }
         (None, None) => return Err(Failure::server("the sandbox did not start")),
     };
-    let report = run_all(&profile, verbose);
+    let sink = |line: &str| outln!("{line}");
+    let transcript = if verbose {
+        Transcript::to(&sink)
+    } else {
+        Transcript::quiet()
+    };
+    let report = run_all(&profile, &transcript);
     let failure = verdict(&report);
     print_report(&report, args.table, global.json, failure.as_ref());
     match failure {
@@ -78,7 +86,9 @@ fn verdict(report: &Report) -> Option<Failure> {
     let verified = report
         .steps
         .iter()
-        .filter(|(name, outcome)| *outcome == Outcome::Passed && name != DISCOVERY_STEP)
+        .filter(|(name, outcome)| {
+            matches!(outcome, Outcome::Passed | Outcome::ServerFinding(_)) && name != DISCOVERY_STEP
+        })
         .count();
     if verified == 0 {
         return Some(Failure::usage(format!(
@@ -93,26 +103,8 @@ fn verdict(report: &Report) -> Option<Failure> {
 
 fn print_report(report: &Report, table: bool, json_output: bool, failure: Option<&Failure>) {
     if json_output {
-        let steps: Vec<_> = report
-            .steps
-            .iter()
-            .map(|(name, outcome)| match outcome {
-                Outcome::Passed => json!({"flow": name, "result": "pass"}),
-                Outcome::Failed(reason) => {
-                    json!({"flow": name, "result": "fail", "detail": reason})
-                }
-                Outcome::Skipped(reason) => {
-                    json!({"flow": name, "result": "skip", "detail": reason})
-                }
-            })
-            .collect();
-        let mut document = json!({
-            "ok": failure.is_none(),
-            "passed": report.passed(),
-            "failed": report.failed(),
-            "skipped": report.skipped(),
-            "steps": steps,
-        });
+        let mut document = report.to_json();
+        document["ok"] = json!(failure.is_none());
         if let Some(failure) = failure {
             document["kind"] = json!(failure.kind());
             document["error"] = json!(failure.message());
@@ -121,83 +113,9 @@ fn print_report(report: &Report, table: bool, json_output: bool, failure: Option
         return;
     }
     if table {
-        outln!("| flow | result | detail |");
-        outln!("|---|---|---|");
-        for (name, outcome) in &report.steps {
-            let (result, detail) = match outcome {
-                Outcome::Passed => ("pass", String::new()),
-                Outcome::Failed(reason) => ("FAIL", reason.replace('|', "\\|")),
-                Outcome::Skipped(reason) => ("skip", reason.replace('|', "\\|")),
-            };
-            outln!("| {name} | {result} | {} |", esc(&detail));
-        }
+        outln!("{}", report.table().trim_end());
     }
-    outln!(
-        "\n{} passed, {} failed, {} skipped, of {} flows",
-        report.passed(),
-        report.failed(),
-        report.skipped(),
-        report.steps.len()
-    );
-}
-
-fn sandbox_profile<'a>(sandbox: &'a Sandbox, global: &Global) -> Profile<'a> {
-    let base = sandbox.base_url().to_owned();
-    let app = |client_id: &str| AppClient {
-        client_id: client_id.to_owned(),
-        redirect_uri: demo::REDIRECT_URI.to_owned(),
-        scope: "launch/patient openid fhirUser offline_access patient/*.rs".to_owned(),
-        secret: None,
-        secret_method: SecretMethod::default(),
-        key: None,
-        kid: None,
-    };
-    let mut metadata = serde_json::Map::new();
-    metadata.insert(
-        "client_name".into(),
-        json!("Demo app registered at run time"),
-    );
-    metadata.insert("redirect_uris".into(), json!([demo::REDIRECT_URI]));
-    metadata.insert("token_endpoint_auth_method".into(), json!("none"));
-    metadata.insert(
-        "grant_types".into(),
-        json!(["authorization_code", "refresh_token"]),
-    );
-    metadata.insert(
-        "scope".into(),
-        json!("launch/patient openid fhirUser patient/*.rs"),
-    );
-    Profile {
-        fhir_base: base,
-        allow_insecure_localhost: true,
-        timeout: Duration::from_secs(global.timeout),
-        public: Some(app(demo::PUBLIC_CLIENT_ID)),
-        symmetric: Some(AppClient {
-            secret: Some(demo::SYMMETRIC_CLIENT_SECRET.to_owned()),
-            ..app(demo::SYMMETRIC_CLIENT_ID)
-        }),
-        asymmetric: Some(AppClient {
-            key: Some(demo::asymmetric_key()),
-            kid: Some(demo::asymmetric_kid().to_owned()),
-            ..app(demo::ASYMMETRIC_CLIENT_ID)
-        }),
-        asymmetric_jwks_uri: Some(AppClient {
-            key: Some(demo::asymmetric_key()),
-            kid: Some(demo::asymmetric_kid().to_owned()),
-            ..app(demo::ASYMMETRIC_JKU_CLIENT_ID)
-        }),
-        backend: Some(BackendClient {
-            client_id: demo::BACKEND_CLIENT_ID.to_owned(),
-            key: demo::backend_key(),
-            kid: Some(demo::backend_kid().to_owned()),
-            scope: Some("system/Patient.rs system/Observation.rs".to_owned()),
-        }),
-        ehr_launch: Some(Box::new(move || sandbox.launch(LaunchContext::demo()))),
-        advance_clock: Some(Box::new(move |by| sandbox.advance_clock(by))),
-        auto_approve: true,
-        registration: Some(metadata),
-        udap: crate::udap_flow::sandbox_profile(sandbox),
-    }
+    outln!("\n{}", report.summary());
 }
 
 fn external_profile(
@@ -232,6 +150,7 @@ fn external_profile(
         symmetric: app(file.confidential_symmetric)?,
         asymmetric: app(file.confidential_asymmetric)?,
         asymmetric_jwks_uri: app(file.confidential_asymmetric_jwks_uri)?,
+        ehr_client: None,
         backend: file
             .backend
             .map(|entry| -> Result<BackendClient, Failure> {

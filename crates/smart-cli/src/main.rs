@@ -10,16 +10,13 @@ mod commands;
 mod common;
 mod demo;
 mod failure;
-mod flows;
 mod launch;
 mod listener;
 mod local;
 mod logger;
 mod messages;
-mod profile;
 mod sandbox;
 mod udap;
-mod udap_flow;
 
 use std::process::ExitCode;
 

@@ -73,7 +73,7 @@ fn demo_runs_every_flow_offline() {
     let text = stdout(&output);
     assert!(output.status.success(), "{text}\n{}", stderr(&output));
     assert!(
-        text.contains("17 passed, 0 failed, 0 skipped, of 17 flows"),
+        text.contains("18 passed, 0 failed, 0 skipped, 0 with server findings, of 18 flows"),
         "{text}"
     );
     assert!(text.contains("id_token verified"), "{text}");
@@ -88,7 +88,8 @@ fn demo_as_json() {
     assert!(output.status.success(), "{}", stderr(&output));
     let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
     assert_eq!(value["ok"], true);
-    assert_eq!(value["passed"], 17);
+    assert_eq!(value["passed"], 18);
+    assert_eq!(value["server_findings"], 0);
 }
 
 #[test]

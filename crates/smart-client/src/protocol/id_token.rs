@@ -106,21 +106,19 @@ impl SmartFlows {
         id_token: &smart_token::IdToken,
         expected_nonce: Option<&str>,
     ) -> Result<Next<IdTokenClaims>, ClientError> {
-        let client_id =
-            self.inner
-                .config
-                .client_id
-                .clone()
-                .ok_or_else(|| ConfigError::Missing {
-                    fields: vec!["client_id"],
-                    operation: "verify an id_token",
-                })?;
-        let check = Check {
-            id_token: id_token.clone(),
-            client_id,
-            nonce: expected_nonce.map(str::to_owned),
-            clock: Arc::clone(&self.inner.clock),
-        };
+        let check = self.check_for(id_token, expected_nonce)?;
+        self.verification_outcome(check, id_token)?
+            .map(|outcome| outcome)
+    }
+
+    /// The verification, its verdict as the flow's value: `Err` inside for a token that does
+    /// not verify, outside (the flow's error) when the issuer's configuration or keys cannot
+    /// be had.
+    fn verification_outcome(
+        &self,
+        check: Check,
+        id_token: &smart_token::IdToken,
+    ) -> Result<Next<Result<IdTokenClaims, ClientError>>, ClientError> {
         let flows = self.clone();
         let claimed = claimed_issuer(id_token);
         self.identity(false, claimed.clone())?
@@ -130,12 +128,67 @@ impl SmartFlows {
                         // An unknown `kid`: the keys may have rotated. Fetch them once more.
                         flows.identity(true, claimed)?.map(move |identity| {
                             let verified = check.signature(&identity);
-                            check.claims(&identity, verified)
+                            Ok(check.claims(&identity, verified))
                         })
                     }
-                    verified => check.claims(&identity, verified).map(Next::Done),
+                    verified => Ok(Next::Done(check.claims(&identity, verified))),
                 }
             })
+    }
+
+    /// A refresh answer once its `id_token`, if any, is checked. A refresh has already
+    /// renewed the grant (and may have rotated the refresh token, which must not be lost), so
+    /// an `id_token` that does not verify is removed from the answer and reported
+    /// ([`smart_token::Deviation::IdTokenRefused`]) rather than failing the refresh: the app
+    /// never sees an unverified `id_token`, and keeps its tokens.
+    pub(super) fn checked_refreshed_id_token(
+        &self,
+        mut token: smart_token::TokenResponse,
+    ) -> Result<Next<smart_token::TokenResponse>, ClientError> {
+        let Some(id_token) = token.id_token().cloned() else {
+            return Ok(Next::Done(token));
+        };
+        if self.inner.config.unverified_id_tokens {
+            return self.checked_id_token(token, None);
+        }
+        let check = match self.check_for(&id_token, None) {
+            Ok(check) => check,
+            Err(error) => {
+                token.refuse_id_token(error.to_string());
+                return Ok(Next::Done(token));
+            }
+        };
+        self.verification_outcome(check, &id_token)?
+            .map(move |outcome| {
+                if let Err(error) = outcome {
+                    log::warn!("the refreshed id_token was removed from the answer: {error}");
+                    token.refuse_id_token(error.to_string());
+                }
+                Ok(token)
+            })
+    }
+
+    /// What `id_token` is checked against.
+    fn check_for(
+        &self,
+        id_token: &smart_token::IdToken,
+        expected_nonce: Option<&str>,
+    ) -> Result<Check, ClientError> {
+        let client_id =
+            self.inner
+                .config
+                .client_id
+                .clone()
+                .ok_or_else(|| ConfigError::Missing {
+                    fields: vec!["client_id"],
+                    operation: "verify an id_token",
+                })?;
+        Ok(Check {
+            id_token: id_token.clone(),
+            client_id,
+            nonce: expected_nonce.map(str::to_owned),
+            clock: Arc::clone(&self.inner.clock),
+        })
     }
 
     /// The issuer's OpenID configuration and keys, from the cache unless `refresh`. The

@@ -252,6 +252,15 @@ impl SmartFlows {
         Ok(crate::flow::Next::Done(token))
     }
 
+    /// As `checked_id_token` without the `openid` feature.
+    #[cfg(not(feature = "openid"))]
+    fn checked_refreshed_id_token(
+        &self,
+        token: smart_token::TokenResponse,
+    ) -> Result<crate::flow::Next<smart_token::TokenResponse>, ClientError> {
+        self.checked_id_token(token, None)
+    }
+
     /// The body limit of every answer.
     fn limit(&self) -> u64 {
         self.inner.config.http.get_max_body_bytes()

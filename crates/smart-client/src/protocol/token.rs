@@ -81,9 +81,9 @@ impl SmartFlows {
                 if let Some(narrower) = &narrower {
                     token.compare_scope(narrower);
                 }
-                // A refreshed id_token is verified too; it carries no nonce to compare
-                // (OpenID Connect Core §12.2), so none is expected.
-                flows.checked_id_token(token, None)
+                // A refreshed id_token is verified too (no nonce is expected: OpenID Connect
+                // Core §12.2); one that fails is removed and reported, never the refresh.
+                flows.checked_refreshed_id_token(token)
             })
         })
     }

@@ -230,12 +230,20 @@ fn a_refreshed_id_token_is_verified_and_a_wider_grant_reported() {
         .mock("POST", "/auth/token")
         .with_body(answer(&forged, "patient/Patient.rs"))
         .create();
-    let err = client
+    // The refresh itself succeeded (its tokens must not be lost): the forged id_token is
+    // removed and the reason reported.
+    let token = client
         .refresh(&smart_token::RefreshToken::new("rt-0"), None)
-        .unwrap_err();
+        .unwrap();
+    assert!(token.id_token().is_none(), "an unverified id_token is never handed out");
+    assert_eq!(token.access_token().expose_secret(), "at-1");
     assert!(
-        matches!(err, ClientError::IdToken(IdTokenProblem::Signature(_))),
-        "{err:?}"
+        token.deviations().iter().any(|deviation| matches!(
+            deviation,
+            smart_token::Deviation::IdTokenRefused { reason } if reason.contains("cannot be verified")
+        )),
+        "{:?}",
+        token.deviations()
     );
 }
 }

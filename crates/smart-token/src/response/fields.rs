@@ -27,6 +27,12 @@ pub enum Deviation {
     ScopeArray,
     /// `scope` is missing; it is read as the scopes requested (RFC 6749 §5.1).
     ScopeAssumed,
+    /// A refreshed `id_token` did not verify and was removed from the answer; the reason
+    /// says why (the access and refresh tokens are kept).
+    IdTokenRefused {
+        /// Why it was refused.
+        reason: String,
+    },
     /// The server granted scopes that no requested scope covers (it SHALL NOT grant more
     /// than was asked; a narrowing refresh that gets the wider grant back is reported too).
     ScopeBeyondRequest {
@@ -86,6 +92,11 @@ impl fmt::Display for Deviation {
                 "expires_in is {reason}; ignored, so the expiry is unknown"
             ),
             Self::ScopeArray => f.write_str("scope is an array; read as a space-separated list"),
+            Self::IdTokenRefused { reason } => write!(
+                f,
+                "the refreshed id_token was removed: {}",
+                escape_text(reason)
+            ),
             Self::ScopeAssumed => {
                 f.write_str("scope is missing; read as the scopes requested (RFC 6749 section 5.1)")
             }

@@ -355,6 +355,14 @@ impl TokenResponse {
         }
     }
 
+    /// Removes an `id_token` that failed verification, listing why as
+    /// [`Deviation::IdTokenRefused`] (what the client does with a refreshed `id_token` that
+    /// does not verify).
+    pub fn refuse_id_token(&mut self, reason: String) {
+        self.id_token = None;
+        self.deviations.push(Deviation::IdTokenRefused { reason });
+    }
+
     /// Whether the granted scopes cover `scope` (`patient/Observation.rs?category=laboratory`,
     /// `launch/patient`, `offline_access`): a broader grant (`patient/*.rs`) covers a narrower
     /// request. `false` when the answer carries no scope (call [`Self::compare_scope`] first

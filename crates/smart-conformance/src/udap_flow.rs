@@ -10,36 +10,31 @@ use smart_client::core::{ClientId, FhirBaseUrl, SystemClock, TokenUrl, Transport
 use smart_client::token::TokenRequest;
 use smart_client::token::scope::ScopeSet;
 use smart_client::{HttpClient as _, HttpOptions, UreqClient};
-use smart_sandbox::Sandbox;
-use smart_udap::test_util::LeafKey;
 use smart_udap::{
-    B2bExtension, TrustPolicy, UdapClientAssertion, UdapCredentials, UdapRegistration,
-    VerifiedUdapMetadata, discovery_request, read_discovery, read_registration,
+    B2bExtension, Crl, TrustPolicy, UdapClientAssertion, UdapCredentials, UdapRegistration,
+    VerifiedUdapMetadata, X509Certificate, discovery_request, read_discovery, read_registration,
 };
 
-use crate::common::error_chain;
-use crate::profile::{Profile, StepResult, Transcript};
+use crate::profile::{Profile, error_text as error_chain};
+use crate::report::{StepResult, fail};
+use crate::transcript::Transcript;
 
 /// The demo's UDAP client URI (a URI SAN of its certificate).
-const CLIENT_URI: &str = "https://demo.example/udap-client";
+pub(crate) const CLIENT_URI: &str = "https://demo.example/udap-client";
 /// What the B2B client asks for.
 const B2B_SCOPE: &str = "system/Patient.rs";
 
-pub(crate) use crate::profile::UdapProfile;
-
-/// The profile for the sandbox's UDAP mode: its PKI's root and CRLs, and a client certificate
-/// issued from it now.
-pub(crate) fn sandbox_profile(sandbox: &Sandbox) -> Option<UdapProfile> {
-    let pki = sandbox.udap_pki()?;
-    let leaf = pki.leaf(&pki.leaf_spec(CLIENT_URI, LeafKey::P384)).ok()?;
-    let credentials =
-        UdapCredentials::from_pem(&pki.chain_pem(&leaf.certificate), &leaf.key_pem).ok()?;
-    Some(UdapProfile {
-        anchors: vec![pki.root().clone()],
-        crls: pki.empty_crls().ok()?,
-        credentials: Arc::new(credentials),
-        client_uri: CLIENT_URI.to_owned(),
-    })
+/// What the UDAP flows need: whom to trust, and the client's certificate and key.
+#[expect(missing_debug_implementations, reason = "holds a private key")]
+pub struct UdapProfile {
+    /// The trust anchors the signed metadata must chain to.
+    pub anchors: Vec<X509Certificate>,
+    /// The CRLs checked along the chain.
+    pub crls: Vec<Crl>,
+    /// The client certificate chain and its key.
+    pub credentials: Arc<UdapCredentials>,
+    /// The client URI (a URI SAN of the certificate).
+    pub client_uri: String,
 }
 
 fn policy(profile: &Profile<'_>, udap: &UdapProfile) -> TrustPolicy {
@@ -71,7 +66,7 @@ fn http(timeout: Duration) -> Result<UreqClient, String> {
 )]
 pub(crate) fn run(
     profile: &Profile<'_>,
-    out: &Transcript,
+    out: &Transcript<'_>,
     step: &mut dyn FnMut(&str, Result<StepResult, String>),
     title: &dyn Fn(&str),
 ) {
@@ -98,7 +93,7 @@ pub(crate) fn run(
             ));
             let report = metadata.metadata().conformance();
             if !report.is_conformant() {
-                return Err(format!(
+                return Err(fail!(
                     "{} conformance finding(s): {}",
                     report.findings().len(),
                     report
