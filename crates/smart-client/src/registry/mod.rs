@@ -21,6 +21,7 @@ use crate::authorize::AuthorizeOptions;
 use crate::config::{ClientConfig, ConfigError, SecretMethod};
 use crate::error::{ClientError, issuer_difference};
 use crate::protocol::{ClientType, SmartFlows};
+use smart_token::ClientAuth;
 
 pub use self::file::MAX_REGISTRY_FILE;
 pub use self::secret::{MAX_SECRET_FILE, SecretRef};
@@ -29,7 +30,7 @@ pub use self::secret::{MAX_SECRET_FILE, SecretRef};
 pub const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 
 /// One EHR's settings for this app.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EhrSettings {
     pub(crate) name: String,
     pub(crate) issuer: String,
@@ -44,6 +45,8 @@ pub struct EhrSettings {
     pub(crate) authorization_endpoint: Option<String>,
     pub(crate) token_endpoint: Option<String>,
     pub(crate) allow_insecure_localhost: bool,
+    /// Authentication built by the caller (UDAP's `x5c` assertions); never read from a file.
+    pub(crate) client_auth: Option<ClientAuth>,
 }
 
 impl EhrSettings {
@@ -69,7 +72,47 @@ impl EhrSettings {
             authorization_endpoint: None,
             token_endpoint: None,
             allow_insecure_localhost: false,
+            client_auth: None,
         }
+    }
+
+    /// The EHR called `name` at `issuer`, where this app authenticates every token request
+    /// with `auth`, built by the caller rather than from a secret or key reference: UDAP's
+    /// `x5c` assertions right after a UDAP registration, or an assertion source of your own
+    /// (an HSM, a cloud KMS). The client id is `auth`'s and the client type
+    /// confidential-asymmetric. Such an entry is made in code, never read from a file; set
+    /// [`EhrSettings::token_endpoint`] when the token endpoint is not SMART-discovered (UDAP's
+    /// comes from the signed metadata).
+    ///
+    /// ```
+    /// use smart_client::registry::{EhrSettings, IssuerRegistry};
+    /// use smart_core::ClientId;
+    /// use smart_token::{ClientAuth, ClientSecret};
+    ///
+    /// // After a UDAP registration this is
+    /// // `UdapClientAssertion::new(..)?.into_client_auth(registered.client_id().clone())`.
+    /// let auth = ClientAuth::client_secret_basic(ClientId::parse("issued-id")?, ClientSecret::new("s"));
+    /// let mut registry = IssuerRegistry::new(Vec::new())?;
+    /// registry.insert(
+    ///     EhrSettings::with_client_auth("partner", "https://partner.example/fhir", auth)
+    ///         .token_endpoint("https://partner.example/oauth/token"),
+    /// )?;
+    /// assert_eq!(registry.settings("https://partner.example/fhir")?.client_id(), "issued-id");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_client_auth(
+        name: impl Into<String>,
+        issuer: impl Into<String>,
+        auth: ClientAuth,
+    ) -> Self {
+        let mut settings = Self::new(
+            name,
+            issuer,
+            auth.client_id().as_str(),
+            ClientType::ConfidentialAsymmetric,
+        );
+        settings.client_auth = Some(auth);
+        settings
     }
 
     /// The client secret, by reference (confidential-symmetric clients).
@@ -396,25 +439,53 @@ impl IssuerRegistry {
     ///
     /// [`RegistryError::Duplicate`] when two entries share an issuer or a name.
     pub fn new(entries: Vec<EhrSettings>) -> Result<Self, RegistryError> {
-        for (at, entry) in entries.iter().enumerate() {
-            for earlier in &entries[..at] {
-                if earlier.issuer == entry.issuer {
-                    return Err(duplicate("the issuer", &entry.issuer));
-                }
-                if earlier.name == entry.name {
-                    return Err(duplicate("the name", &entry.name));
-                }
-            }
-        }
-        Ok(Self {
-            entries,
+        let mut registry = Self {
+            entries: Vec::with_capacity(entries.len()),
             ttl: DEFAULT_TTL,
             flows: Mutex::default(),
             #[cfg(feature = "ureq")]
             blocking: Mutex::default(),
             #[cfg(feature = "reqwest")]
             asynchronous: Mutex::default(),
-        })
+        };
+        for entry in entries {
+            registry.insert(entry)?;
+        }
+        Ok(registry)
+    }
+
+    /// Adds an EHR, such as one this app has just registered at (UDAP or OAuth dynamic
+    /// registration: see [`EhrSettings::with_client_auth`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Duplicate`] when an entry has the same issuer or name (take it out
+    /// with [`IssuerRegistry::remove`] first to replace it).
+    pub fn insert(&mut self, entry: EhrSettings) -> Result<(), RegistryError> {
+        if self
+            .entries
+            .iter()
+            .any(|known| known.issuer == entry.issuer)
+        {
+            return Err(duplicate("the issuer", &entry.issuer));
+        }
+        if self.entries.iter().any(|known| known.name == entry.name) {
+            return Err(duplicate("the name", &entry.name));
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// Takes out the EHR for `iss` (a cancelled registration, or one to replace) and drops
+    /// the clients kept for it; `None` when none is registered.
+    pub fn remove(&mut self, iss: &str) -> Option<EhrSettings> {
+        let at = self.entries.iter().position(|entry| entry.issuer == iss)?;
+        forget(&self.flows, iss);
+        #[cfg(feature = "ureq")]
+        forget(&self.blocking, iss);
+        #[cfg(feature = "reqwest")]
+        forget(&self.asynchronous, iss);
+        Some(self.entries.remove(at))
     }
 
     /// Keeps each issuer's client (and its discovery, OpenID configuration and key caches)
@@ -496,11 +567,14 @@ impl IssuerRegistry {
     pub fn flows_for(&self, iss: &str) -> Result<SmartFlows, RegistryError> {
         let entry = self.settings(iss)?;
         kept(&self.flows, iss, self.ttl, || {
-            SmartFlows::new(entry.config()?, entry.client_type).map_err(|source| {
-                RegistryError::Config {
-                    ehr: entry.name.clone(),
-                    source: Box::new(source),
-                }
+            let config = entry.config()?;
+            match &entry.client_auth {
+                Some(auth) => SmartFlows::with_client_auth(config, entry.client_type, auth.clone()),
+                None => SmartFlows::new(config, entry.client_type),
+            }
+            .map_err(|source| RegistryError::Config {
+                ehr: entry.name.clone(),
+                source: Box::new(source),
             })
         })
     }
@@ -579,6 +653,14 @@ fn duplicate(what: &'static str, value: &str) -> RegistryError {
         what,
         value: display_text(value, 256),
     }
+}
+
+/// Drops what is kept for `key`.
+fn forget<T>(cache: &Mutex<HashMap<String, Kept<T>>>, key: &str) {
+    cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(key);
 }
 
 /// The value kept for `key` while younger than `ttl`, else a new one from `build`.

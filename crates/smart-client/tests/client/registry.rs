@@ -53,3 +53,31 @@ fn both_shells_share_one_issuer_cache() {
     runtime.block_on(asynchronous.token_endpoint()).unwrap();
     once.assert();
 }
+
+#[test]
+fn entries_added_at_run_time_are_checked_and_removed_with_their_clients() {
+    let mut ehr = Ehr::new();
+    let twice = ehr.serve_discovery(2);
+    let mut registry = one_ehr(&ehr, Duration::from_secs(3600));
+    let again = EhrSettings::new("other-name", ehr.base(), CLIENT_ID, ClientType::Public);
+    assert!(matches!(
+        registry.insert(again),
+        Err(smart_client::registry::RegistryError::Duplicate { .. })
+    ));
+    registry
+        .client_for(&ehr.base())
+        .unwrap()
+        .token_endpoint()
+        .unwrap();
+    let removed = registry.remove(&ehr.base()).unwrap();
+    assert!(registry.client_for(&ehr.base()).is_err());
+    assert!(registry.remove(&ehr.base()).is_none());
+    // Put back, it is a fresh client: discovery runs again.
+    registry.insert(removed).unwrap();
+    registry
+        .client_for(&ehr.base())
+        .unwrap()
+        .token_endpoint()
+        .unwrap();
+    twice.assert();
+}

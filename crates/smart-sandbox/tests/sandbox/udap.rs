@@ -381,6 +381,41 @@ fn b2b_tokens_through_both_client_shells() {
         Some("system/Patient.rs")
     );
 
+    // The registration goes straight into the issuer registry: the entry is the issued
+    // client_id with its UDAP authentication, and the registry's client gets a B2B token.
+    let mut registry = smart_client::registry::IssuerRegistry::new(Vec::new()).unwrap();
+    let creds = credentials(&world.pki, CLIENT_URI, LeafKey::P384);
+    registry
+        .insert(
+            smart_client::registry::EhrSettings::with_client_auth(
+                "udap-partner",
+                world.sandbox.base_url(),
+                b2b_auth(&world, creds, client_id.as_str(), true),
+            )
+            .token_endpoint(udap_token_url(&world).as_str())
+            .allow_insecure_localhost(true),
+        )
+        .unwrap();
+    let from_registry = registry
+        .client_for(world.sandbox.base_url())
+        .unwrap()
+        .backend_services_token(Some(&scope))
+        .unwrap();
+    assert_ne!(
+        from_registry.access_token().expose_secret(),
+        first.access_token().expose_secret()
+    );
+    assert_eq!(
+        registry
+            .settings(world.sandbox.base_url())
+            .unwrap()
+            .client_id(),
+        client_id.as_str()
+    );
+    // A cancelled registration comes out again, its kept client with it.
+    assert!(registry.remove(world.sandbox.base_url()).is_some());
+    assert!(registry.client_for(world.sandbox.base_url()).is_err());
+
     // A configuration naming another client_id is refused when the flows are built.
     let other = ClientConfig::builder(world.sandbox.base_url())
         .client_id("someone-else")
