@@ -92,6 +92,24 @@ macro_rules! shell_operations {
             self.run(self.flows.refresh(refresh_token, narrower_scope))$($($await)+)?
         }
 
+        /// Refreshes the tokens of a user signed in with OpenID Connect, holding the
+        /// refreshed `id_token` to the original one's claims
+        /// ([`crate::SmartFlows::refresh_signed_in`]).
+        ///
+        /// # Errors
+        ///
+        /// As [`crate::SmartFlows::refresh`].
+        #[cfg(feature = "openid")]
+        pub $($async)? fn refresh_signed_in(
+            &self,
+            refresh_token: &smart_token::RefreshToken,
+            narrower_scope: Option<&smart_token::scope::ScopeSet>,
+            original: &crate::IdTokenClaims,
+        ) -> Result<smart_token::TokenResponse, crate::ClientError> {
+            self.run(self.flows.refresh_signed_in(refresh_token, narrower_scope, original))
+                $($($await)+)?
+        }
+
         /// A Backend Services token ([`crate::SmartFlows::backend_services_token`]).
         ///
         /// # Errors

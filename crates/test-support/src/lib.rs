@@ -223,6 +223,20 @@ impl Client {
         on_shell!(self.verify_id_token(id_token, nonce))
     }
 
+    /// `refresh_signed_in` of the shell.
+    ///
+    /// # Errors
+    ///
+    /// As the shell's.
+    pub fn refresh_signed_in(
+        &self,
+        refresh_token: &RefreshToken,
+        narrower_scope: Option<&ScopeSet>,
+        original: &IdTokenClaims,
+    ) -> Result<TokenResponse, ClientError> {
+        on_shell!(self.refresh_signed_in(refresh_token, narrower_scope, original))
+    }
+
     /// `read_resource` of the shell.
     ///
     /// # Errors

@@ -23,6 +23,41 @@ pub(super) struct Identity {
     keys: JwkSet,
 }
 
+/// Why a refreshed `id_token`'s verified claims do not continue the original sign-in
+/// (OpenID Connect Core §12.2), or `None`. Names claims, never their values.
+fn not_continuing(original: &IdTokenClaims, refreshed: &IdTokenClaims) -> Option<&'static str> {
+    use serde_json::{Map, Value};
+    let (before, after) = (original.claims(), refreshed.claims());
+    if before.get("iss") != after.get("iss") {
+        return Some("its iss is not the original id_token's (OpenID Connect Core 12.2)");
+    }
+    if before.get("sub") != after.get("sub") {
+        return Some(
+            "its sub is not the original id_token's: another user (OpenID Connect Core 12.2)",
+        );
+    }
+    // `aud` may be a string or a list: the same audiences, in either form.
+    let audiences = |claims: &Map<String, Value>| {
+        let mut all: Vec<String> = match claims.get("aud") {
+            Some(Value::Array(items)) => items.iter().map(ToString::to_string).collect(),
+            Some(aud) => vec![aud.to_string()],
+            None => Vec::new(),
+        };
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    if audiences(before) != audiences(after) {
+        return Some("its aud is not the original id_token's (OpenID Connect Core 12.2)");
+    }
+    match after.get("nonce") {
+        Some(nonce) if before.get("nonce") != Some(nonce) => Some(
+            "its nonce is not the original id_token's (OpenID Connect Core 12.2: absent, or the same)",
+        ),
+        _ => None,
+    }
+}
+
 /// What an `id_token` is checked against.
 struct Check {
     id_token: smart_token::IdToken,
@@ -144,6 +179,7 @@ impl SmartFlows {
     pub(super) fn checked_refreshed_id_token(
         &self,
         mut token: smart_token::TokenResponse,
+        original: Option<IdTokenClaims>,
     ) -> Result<Next<smart_token::TokenResponse>, ClientError> {
         let Some(id_token) = token.id_token().cloned() else {
             return Ok(Next::Done(token));
@@ -160,12 +196,41 @@ impl SmartFlows {
         };
         self.verification_outcome(check, &id_token)?
             .map(move |outcome| {
-                if let Err(error) = outcome {
-                    log::warn!("the refreshed id_token was removed from the answer: {error}");
-                    token.refuse_id_token(error.to_string());
+                let refused = match outcome {
+                    Err(error) => Some(error.to_string()),
+                    Ok(claims) => original
+                        .as_ref()
+                        .and_then(|original| not_continuing(original, &claims))
+                        .map(str::to_owned),
+                };
+                if let Some(reason) = refused {
+                    log::warn!("the refreshed id_token was removed from the answer: {reason}");
+                    token.refuse_id_token(reason);
                 }
                 Ok(token)
             })
+    }
+
+    /// As [`SmartFlows::refresh`] for a user signed in with OpenID Connect, whose verified
+    /// `id_token` claims from the code exchange are `original`: a refreshed `id_token` must
+    /// also keep their `iss`, `sub` and `aud`, and carry no `nonce` or the original one
+    /// (OpenID Connect Core §12.2). One that does not is removed from the answer and reported
+    /// as [`smart_token::Deviation::IdTokenRefused`], like one that fails verification; the
+    /// refreshed tokens are kept either way.
+    ///
+    /// Errors: as [`SmartFlows::refresh`].
+    pub fn refresh_signed_in(
+        &self,
+        refresh_token: &smart_token::RefreshToken,
+        narrower_scope: Option<&smart_token::scope::ScopeSet>,
+        original: &IdTokenClaims,
+    ) -> Flow<smart_token::TokenResponse> {
+        let original = original.clone();
+        Flow::new(
+            self.refresh_flow(refresh_token, narrower_scope, move |flows, token| {
+                flows.checked_refreshed_id_token(token, Some(original))
+            }),
+        )
     }
 
     /// What `id_token` is checked against.

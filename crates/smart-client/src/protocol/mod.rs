@@ -257,6 +257,7 @@ impl SmartFlows {
     fn checked_refreshed_id_token(
         &self,
         token: smart_token::TokenResponse,
+        _original: Option<()>,
     ) -> Result<crate::flow::Next<smart_token::TokenResponse>, ClientError> {
         self.checked_id_token(token, None)
     }

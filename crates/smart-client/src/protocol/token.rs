@@ -58,13 +58,21 @@ impl SmartFlows {
         refresh_token: &RefreshToken,
         narrower_scope: Option<&ScopeSet>,
     ) -> Flow<TokenResponse> {
-        Flow::new(self.refresh_flow(refresh_token, narrower_scope))
+        Flow::new(
+            self.refresh_flow(refresh_token, narrower_scope, |flows, token| {
+                flows.checked_refreshed_id_token(token, None)
+            }),
+        )
     }
 
-    fn refresh_flow(
+    /// The refresh step; `finish` checks the answer's `id_token`.
+    pub(super) fn refresh_flow(
         &self,
         refresh_token: &RefreshToken,
         narrower_scope: Option<&ScopeSet>,
+        finish: impl FnOnce(&Self, TokenResponse) -> Result<Next<TokenResponse>, ClientError>
+        + Send
+        + 'static,
     ) -> Result<Next<TokenResponse>, ClientError> {
         let auth = self.auth()?.clone();
         let grant = TokenRequest::refresh_token(refresh_token, narrower_scope);
@@ -83,7 +91,7 @@ impl SmartFlows {
                 }
                 // A refreshed id_token is verified too (no nonce is expected: OpenID Connect
                 // Core §12.2); one that fails is removed and reported, never the refresh.
-                flows.checked_refreshed_id_token(token)
+                finish(&flows, token)
             })
         })
     }

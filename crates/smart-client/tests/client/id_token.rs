@@ -247,3 +247,68 @@ fn a_refreshed_id_token_is_verified_and_a_wider_grant_reported() {
     );
 }
 }
+
+both_shells! {
+fn a_refreshed_id_token_must_continue_the_original_sign_in() {
+    let mut ehr = Ehr::new();
+    ehr.serve_discovery(1);
+    let key = PrivateKey::generate_p384().unwrap();
+    serve_identity(&mut ehr, &[(&key, "id-key")], 1);
+    let client = ehr.client(ehr.config(), ClientType::Public);
+    let original = client
+        .verify_id_token(&sign(&key, "id-key", &claims(&ehr)), Some("n-1"))
+        .unwrap();
+    let refresh = smart_token::RefreshToken::new("rt-0");
+    // (what changes, whether the refreshed id_token is kept)
+    let cases: [(&str, Value, bool); 6] = [
+        ("no nonce", Value::Null, true),
+        ("the same nonce", json!("n-1"), true),
+        ("the same audience as a list", json!([CLIENT_ID]), true),
+        ("another nonce", json!("n-2"), false),
+        ("another user", json!("user-2"), false),
+        ("another audience too", json!([CLIENT_ID, "other-app"]), false),
+    ];
+    for (case, value, kept) in cases {
+        let mut refreshed = claims(&ehr);
+        let fields = refreshed.as_object_mut().unwrap();
+        match case {
+            "no nonce" => drop(fields.remove("nonce")),
+            "another user" => drop(fields.insert("sub".into(), value)),
+            "the same audience as a list" => drop(fields.insert("aud".into(), value)),
+            "another audience too" => {
+                fields.insert("aud".into(), value);
+                fields.insert("azp".into(), json!(CLIENT_ID));
+            }
+            _ => drop(fields.insert("nonce".into(), value)),
+        }
+        let id_token = sign(&key, "id-key", &refreshed);
+        let mock = ehr
+            .server
+            .mock("POST", "/auth/token")
+            .with_body(
+                json!({
+                    "access_token": "at-2", "token_type": "Bearer", "expires_in": 300,
+                    "scope": "openid", "refresh_token": "rt-1",
+                    "id_token": id_token.expose_secret()
+                })
+                .to_string(),
+            )
+            .expect(1)
+            .create();
+        let token = client.refresh_signed_in(&refresh, None, &original).unwrap();
+        mock.assert();
+        mock.remove();
+        assert_eq!(token.id_token().is_some(), kept, "{case}");
+        // The refreshed tokens are kept either way.
+        assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-1", "{case}");
+        if !kept {
+            let reasons: Vec<String> = token.deviations().iter().map(ToString::to_string).collect();
+            assert!(
+                reasons.iter().any(|reason| reason.contains("not the original id_token's")),
+                "{case}: {reasons:?}"
+            );
+            assert!(!reasons.iter().any(|r| r.contains("user-2") || r.contains("n-2")), "{reasons:?}");
+        }
+    }
+}
+}
