@@ -283,10 +283,13 @@ mod tests {
         assert!(position("smart-token") > position("smart-jwt-assertion"));
         assert!(position("smart-client") > position("smart-token"));
         assert!(position("smart-on-fhir") > position("smart-client"));
+        assert!(position("smart-sandbox") > position("smart-udap"));
+        assert!(position("smart-conformance") > position("smart-sandbox"));
+        assert!(position("smart-cli") > position("smart-conformance"));
         assert!(
             !order
                 .iter()
-                .any(|n| n == "smart-sandbox" || n == "smart-cli" || n == "xtask")
+                .any(|n| n == "test-support" || n == "smart-web-app" || n == "xtask")
         );
     }
 }
