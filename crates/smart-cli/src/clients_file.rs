@@ -15,6 +15,50 @@ pub(crate) struct ClientsFile {
     pub(crate) confidential_asymmetric_jwks_uri: Option<AppEntry>,
     pub(crate) backend: Option<BackendEntry>,
     pub(crate) registration: Option<serde_json::Map<String, serde_json::Value>>,
+    /// How to get an EHR launch (for the confidential-symmetric client).
+    pub(crate) ehr_launch: Option<EhrLaunchEntry>,
+}
+
+/// How to get an EHR launch from the server: a fixed `launch` value, or a `launcher_url`
+/// template (`{launch_uri}` in it) opened like a browser, with the app's `launch_uri`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EhrLaunchEntry {
+    pub(crate) launch: Option<String>,
+    pub(crate) launcher_url: Option<String>,
+    pub(crate) launch_uri: Option<String>,
+}
+
+/// An `ehr_launch` entry, read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LaunchRecipe {
+    /// `launch`: the same value every time.
+    Fixed(String),
+    /// `launcher_url` (a template holding `{launch_uri}`) and `launch_uri`.
+    Launcher { url: String, launch_uri: String },
+}
+
+impl EhrLaunchEntry {
+    /// Which of the two recipes it is.
+    ///
+    /// # Errors
+    ///
+    /// Both or neither given, or a `launcher_url` without its `launch_uri`.
+    pub(crate) fn recipe(self) -> Result<LaunchRecipe, String> {
+        match (self.launch, self.launcher_url, self.launch_uri) {
+            (Some(launch), None, None) => Ok(LaunchRecipe::Fixed(launch)),
+            (None, Some(url), Some(launch_uri)) => Ok(LaunchRecipe::Launcher { url, launch_uri }),
+            (None, Some(_), None) => Err(
+                "ehr_launch.launcher_url needs ehr_launch.launch_uri, the app's launch URL as registered".to_owned(),
+            ),
+            (None, None, _) => Err(
+                "ehr_launch needs `launch` (a fixed value) or `launcher_url` with `launch_uri`".to_owned(),
+            ),
+            _ => Err(
+                "ehr_launch takes `launch` or `launcher_url` with `launch_uri`, not both".to_owned(),
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +134,42 @@ impl AppEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ehr_launch_recipes() {
+        let recipe = |json: &str| {
+            parse(&format!(r#"{{"ehr_launch": {json}}}"#))?
+                .ehr_launch
+                .ok_or_else(|| "no entry".to_owned())?
+                .recipe()
+        };
+        assert_eq!(
+            recipe(r#"{"launch": "abc"}"#),
+            Ok(LaunchRecipe::Fixed("abc".to_owned()))
+        );
+        assert_eq!(
+            recipe(
+                r#"{"launcher_url": "http://127.0.0.1:1/l?u={launch_uri}", "launch_uri": "http://127.0.0.1:2/launch"}"#
+            ),
+            Ok(LaunchRecipe::Launcher {
+                url: "http://127.0.0.1:1/l?u={launch_uri}".to_owned(),
+                launch_uri: "http://127.0.0.1:2/launch".to_owned()
+            })
+        );
+        for (json, says) in [
+            (
+                r#"{"launch": "a", "launcher_url": "x", "launch_uri": "y"}"#,
+                "not both",
+            ),
+            (r#"{}"#, "needs `launch`"),
+            (r#"{"launch_uri": "y"}"#, "needs `launch`"),
+            (r#"{"launcher_url": "x"}"#, "needs ehr_launch.launch_uri"),
+            (r#"{"launch": "a", "iss": "b"}"#, "unknown field `iss`"),
+        ] {
+            let error = recipe(json).unwrap_err();
+            assert!(error.contains(says), "{json}: {error}");
+        }
+    }
 
     fn entry(extra: &str) -> Result<SecretMethod, String> {
         let text = format!(

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use smart_conformance::{
-    AppClient, BackendClient, DISCOVERY_STEP, Outcome, Profile, Report, Transcript, run_all,
-    sandbox_profile,
+    AppClient, BackendClient, DISCOVERY_STEP, EhrLaunchRecipe, Outcome, Profile, Report,
+    Transcript, run_all, sandbox_profile,
 };
 use smart_sandbox::Sandbox;
 
@@ -162,10 +162,30 @@ fn external_profile(
                 })
             })
             .transpose()?,
-        ehr_launch: None,
+        ehr_launch: file
+            .ehr_launch
+            .map(|entry| ehr_launch(entry, server, path))
+            .transpose()?,
         advance_clock: None,
         auto_approve,
         registration: file.registration,
         udap: None,
     })
+}
+
+/// The EHR launch maker of a clients file's `ehr_launch`.
+fn ehr_launch(
+    entry: clients_file::EhrLaunchEntry,
+    server: &str,
+    path: &Path,
+) -> Result<Box<dyn Fn() -> Result<String, String>>, Failure> {
+    let usage = |error: String| Failure::usage(format!("{}: {error}", path.display()));
+    let recipe = match entry.recipe().map_err(usage)? {
+        clients_file::LaunchRecipe::Fixed(launch) => EhrLaunchRecipe::Fixed(launch),
+        clients_file::LaunchRecipe::Launcher { url, launch_uri } => {
+            EhrLaunchRecipe::Launcher { url, launch_uri }
+        }
+    };
+    recipe.check().map_err(usage)?;
+    Ok(recipe.maker(server))
 }

@@ -191,6 +191,32 @@ impl Browser {
             "the server redirected more than {MAX_HOPS} times without reaching the redirect_uri"
         ))
     }
+
+    /// Opens `url` (an EHR's launcher page) and follows its redirects until one goes to
+    /// `launch_uri`, the app's launch URL; returns that URL, unopened.
+    ///
+    /// # Errors
+    /// A sentence when a page answers without a redirect, the launcher redirects more than
+    /// ten times, or cannot be reached.
+    pub fn open_launcher(&mut self, url: &str, launch_uri: &str) -> Result<String, String> {
+        let mut url = url.to_owned();
+        for _ in 0..=MAX_HOPS {
+            let (status, location) = self.send(&url, None)?;
+            let Some(next) = location else {
+                return Err(format!(
+                    "the launcher {} answered HTTP {status} without a redirect to the app's launch URL",
+                    display_url(&url)
+                ));
+            };
+            if is_callback(&next, launch_uri) {
+                return Ok(next);
+            }
+            url = next;
+        }
+        Err(format!(
+            "the launcher redirected more than {MAX_HOPS} times without reaching the launch URL"
+        ))
+    }
 }
 
 /// Whether `url` is the app's callback: the `redirect_uri` itself, then a query or nothing.

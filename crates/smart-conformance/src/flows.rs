@@ -160,7 +160,7 @@ pub fn run_all(profile: &Profile<'_>, out: &Transcript<'_>) -> Report {
             (_, _, Err(reason)) => Err(reason),
             (Some(app), Some(launch), Ok(())) => Ok((|| {
                 let client = profile.app(app, ClientType::ConfidentialSymmetric)?;
-                let launch = launch();
+                let launch = launch()?;
                 out.line("the EHR opened the app with iss and a launch value");
                 let options = AuthorizeOptions::new()
                     .launch(launch)

@@ -232,7 +232,7 @@ pub fn launcher_profiles(base: &str, timeout: Duration) -> Result<Vec<NamedProfi
         "EHR launch".to_owned(),
         Profile {
             ehr_client: Some(sym_app()),
-            ehr_launch: Some(Box::new(move || launch.clone())),
+            ehr_launch: Some(Box::new(move || Ok(launch.clone()))),
             ..empty(fhir(&ehr))
         },
     ));

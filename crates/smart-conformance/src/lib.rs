@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod browser;
+mod ehr_launch;
 mod flows;
 pub mod launcher;
 mod profile;
@@ -11,6 +12,7 @@ mod transcript;
 mod udap_flow;
 
 pub use browser::Browser;
+pub use ehr_launch::EhrLaunchRecipe;
 pub use flows::{DISCOVERY_STEP, run_all};
 pub use profile::{AppClient, BackendClient, Profile};
 pub use report::{Finding, Outcome, Report};

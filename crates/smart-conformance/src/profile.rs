@@ -64,8 +64,9 @@ pub struct Profile<'a> {
     pub ehr_client: Option<AppClient>,
     /// A Backend Services client.
     pub backend: Option<BackendClient>,
-    /// Makes an EHR launch value (the sandbox can; a real EHR launches the app itself).
-    pub ehr_launch: Option<Box<dyn Fn() -> String + 'a>>,
+    /// Makes an EHR launch value (the sandbox can; a real EHR launches the app itself, and
+    /// [`crate::EhrLaunchRecipe`] says how to get one from it), or says why it cannot.
+    pub ehr_launch: Option<Box<dyn Fn() -> Result<String, String> + 'a>>,
     /// Moves the server's clock forward (the sandbox can), for the expired-code check.
     pub advance_clock: Option<Box<dyn Fn(Duration) + 'a>>,
     /// The server approves at once, so a program can play the browser.

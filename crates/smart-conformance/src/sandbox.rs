@@ -67,7 +67,7 @@ pub fn sandbox_profile(sandbox: &Sandbox, timeout: Duration) -> Profile<'_> {
             kid: Some(demo::backend_kid().to_owned()),
             scope: Some("system/Patient.rs system/Observation.rs".to_owned()),
         }),
-        ehr_launch: Some(Box::new(move || sandbox.launch(LaunchContext::demo()))),
+        ehr_launch: Some(Box::new(move || Ok(sandbox.launch(LaunchContext::demo())))),
         advance_clock: Some(Box::new(move |by| sandbox.advance_clock(by))),
         auto_approve: true,
         registration: Some(metadata),

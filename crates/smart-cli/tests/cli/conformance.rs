@@ -187,3 +187,80 @@ fn a_client_secret_post_client_in_a_profile() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The clients file says how to get an EHR launch: here the sandbox's launcher page, opened
+/// as a browser would; its redirect to the app's launch URL carries `iss` and `launch`.
+#[test]
+fn an_ehr_launch_from_the_servers_launcher_page() {
+    let sandbox = Sandbox::start().unwrap();
+    let dir = scratch();
+    let clients = dir.join("clients.json");
+    let profile = |ehr_launch: serde_json::Value| {
+        serde_json::json!({
+            "confidential_symmetric": {
+                "client_id": demo::SYMMETRIC_CLIENT_ID,
+                "redirect_uri": demo::REDIRECT_URI,
+                "scope": "launch/patient openid fhirUser offline_access patient/*.rs",
+                "client_secret_env": "SYMMETRIC_SECRET"
+            },
+            "ehr_launch": ehr_launch
+        })
+        .to_string()
+    };
+    let run_with = |ehr_launch: serde_json::Value| {
+        std::fs::write(&clients, profile(ehr_launch)).unwrap();
+        run(smart()
+            .args([
+                "--allow-insecure-localhost",
+                "demo",
+                "--table",
+                "--auto-approve",
+            ])
+            .arg("--server")
+            .arg(sandbox.base_url())
+            .arg("--clients")
+            .arg(&clients)
+            .env("SYMMETRIC_SECRET", demo::SYMMETRIC_CLIENT_SECRET))
+    };
+    let launcher = format!(
+        "{}/launcher?go=1&launch_url={{launch_uri}}",
+        sandbox.base_url()
+    );
+    let output = run_with(serde_json::json!({
+        "launcher_url": launcher,
+        "launch_uri": "http://127.0.0.1:9/launch"
+    }));
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}\n{}", stderr(&output));
+    assert!(
+        text.contains("| EHR launch (symmetric, POST) | pass |"),
+        "{text}"
+    );
+    // A launcher that does not redirect to the app fails the flow, saying why.
+    let output = run_with(serde_json::json!({
+        "launcher_url": format!("{}/launcher?launch_url={{launch_uri}}", sandbox.base_url()),
+        "launch_uri": "http://127.0.0.1:9/launch"
+    }));
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("without a redirect to the app's launch URL"),
+        "{}",
+        stdout(&output)
+    );
+    // A template without {launch_uri}, or half a recipe, is a usage error naming the field.
+    for (recipe, says) in [
+        (
+            serde_json::json!({"launcher_url": sandbox.base_url(), "launch_uri": "http://127.0.0.1:9/launch"}),
+            "has no {launch_uri}",
+        ),
+        (
+            serde_json::json!({"launcher_url": launcher}),
+            "needs ehr_launch.launch_uri",
+        ),
+    ] {
+        let output = run_with(recipe);
+        assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+        assert!(stderr(&output).contains(says), "{}", stderr(&output));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
