@@ -161,7 +161,7 @@ mod tests {
                 r#"{"launch": "a", "launcher_url": "x", "launch_uri": "y"}"#,
                 "not both",
             ),
-            (r#"{}"#, "needs `launch`"),
+            (r"{}", "needs `launch`"),
             (r#"{"launch_uri": "y"}"#, "needs `launch`"),
             (r#"{"launcher_url": "x"}"#, "needs ehr_launch.launch_uri"),
             (r#"{"launch": "a", "iss": "b"}"#, "unknown field `iss`"),

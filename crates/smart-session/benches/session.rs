@@ -104,20 +104,7 @@ fn public_client(sandbox: &Sandbox) -> SmartClient {
 /// A standalone launch: authorize, play the browser, exchange the code.
 fn launch(client: &SmartClient) -> TokenResponse {
     let request = client.authorize(AuthorizeOptions::new()).expect("builds");
-    let agent: smart_client::ureq::Agent = smart_client::ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into();
-    let answer = agent
-        .get(request.url().as_str())
-        .call()
-        .expect("the sandbox answers");
-    let callback = answer.headers()["location"]
-        .to_str()
-        .expect("ASCII")
-        .to_owned();
+    let callback = test_support::browser::browse(&request).expect("the sandbox redirects back");
     client
         .complete_authorization(&callback, request.pending())
         .expect("the code exchange succeeds")

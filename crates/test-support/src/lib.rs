@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod browser;
+
 use std::cell::Cell;
 use std::sync::Arc;
 

@@ -8,9 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use smart_sandbox::{Sandbox, demo};
+use test_support::browser::agent as browser;
 
 mod commands;
 mod conformance;
@@ -37,22 +37,11 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A browser that does not follow redirects, so the test sees where each one points.
 /// All a spawned command wrote to stderr (read after it has stopped writing).
 fn child_stderr(child: &mut std::process::Child) -> String {
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     err
-}
-
-fn browser() -> smart_client::ureq::Agent {
-    smart_client::ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
 }
 
 /// A fresh directory for one test's files.

@@ -95,16 +95,7 @@ fn launch(client: &SmartClient) -> RefreshToken {
     let request = client
         .authorize(AuthorizeOptions::new().method(AuthorizeMethod::Get))
         .expect("builds");
-    let response = agent()
-        .get(request.url().as_str())
-        .call()
-        .expect("the sandbox answers");
-    let callback = response
-        .headers()
-        .get("location")
-        .and_then(|location| location.to_str().ok())
-        .expect("the sandbox redirects back")
-        .to_owned();
+    let callback = test_support::browser::browse(&request).expect("the sandbox redirects back");
     let pending = request.into_pending();
     let token = client
         .complete_authorization(&callback, &pending)

@@ -24,7 +24,6 @@ use smart_client::{
 use smart_sandbox::{Sandbox, demo};
 
 use crate::harness::{Case, Side};
-use crate::naive;
 
 /// The scopes of both sides: a refresh token, no `openid` (oauth2 does not check ID tokens,
 /// so ours would check one more signature).
@@ -106,17 +105,6 @@ impl Fixture {
     }
 }
 
-/// The browser's part: follow the authorization URL to the callback.
-fn callback(url: &str) -> String {
-    let response = naive::agent().get(url).call().expect("the sandbox answers");
-    response
-        .headers()
-        .get("location")
-        .and_then(|location| location.to_str().ok())
-        .expect("the sandbox redirects back")
-        .to_owned()
-}
-
 /// Authorization codes for our shells, made before a timed run.
 type OurCodes = RefCell<VecDeque<(String, PendingAuthorization)>>;
 
@@ -152,7 +140,7 @@ fn oauth2_exchange(
 /// A refresh token of the confidential demo client, from a whole launch.
 fn refresh_token(fixture: &Fixture) -> String {
     let request = fixture.ours_authorize();
-    let callback = callback(request.url().as_str());
+    let callback = test_support::browser::redirect_of(request.url().as_str());
     let token = fixture
         .blocking
         .complete_authorization(&callback, request.pending())
@@ -206,7 +194,7 @@ pub(crate) fn cases<'a>(
         queue.clear();
         for _ in 0..n {
             let request = fixture.ours_authorize();
-            let callback = callback(request.url().as_str());
+            let callback = test_support::browser::redirect_of(request.url().as_str());
             queue.push_back((callback, request.into_pending()));
         }
     };
@@ -215,7 +203,11 @@ pub(crate) fn cases<'a>(
         queue.clear();
         for _ in 0..n {
             let (url, state, verifier) = fixture.oauth2_authorize();
-            queue.push_back((callback(url.as_str()), state, verifier));
+            queue.push_back((
+                test_support::browser::redirect_of(url.as_str()),
+                state,
+                verifier,
+            ));
         }
     };
     let exchange_ours = move |queue: &OurCodes, asynchronous: bool| {

@@ -14,13 +14,13 @@ use smart_client::jwt::PrivateKey;
 use smart_client::token::{
     ClientSecret, ErrorCode, RefreshToken, TokenError, TokenRef, TokenResponse,
 };
-use smart_client::ureq;
 use smart_client::{
-    AuthorizationRequest, AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientConfigBuilder,
-    ClientError, ClientType, HttpOptions, IntrospectWith, PendingAuthorization,
+    AuthorizeMethod, AuthorizeOptions, ClientConfig, ClientConfigBuilder, ClientError, ClientType,
+    HttpOptions, IntrospectWith, PendingAuthorization,
 };
 use smart_sandbox::{LaunchContext, Sandbox, demo};
 
+use test_support::browser::{agent, browse};
 use test_support::{Client, both_shells};
 
 fn builder(sandbox: &Sandbox, client_id: &str) -> ClientConfigBuilder {
@@ -73,32 +73,6 @@ fn config_of(sandbox: &Sandbox, client_id: &str) -> (ClientConfigBuilder, Client
 fn client_of(sandbox: &Sandbox, client_id: &str) -> Client {
     let (config, client_type) = config_of(sandbox, client_id);
     Client::new(config.build().unwrap(), client_type).unwrap()
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-/// Plays the browser: sends the authorization request, returns the redirect target.
-fn browse(request: &AuthorizationRequest) -> Result<String, u16> {
-    let response = match request.method() {
-        AuthorizeMethod::Get => agent().get(request.url().as_str()).call().unwrap(),
-        AuthorizeMethod::Post => agent()
-            .post(request.url().as_str())
-            .send_form(request.form().iter().map(|(n, v)| (n.as_str(), v.as_str())))
-            .unwrap(),
-    };
-    response
-        .headers()
-        .get("location")
-        .map(|location| location.to_str().unwrap().to_owned())
-        .ok_or(response.status().as_u16())
 }
 
 /// A whole launch: authorize, browse, callback, exchange, verify the `id_token`, read the patient.

@@ -102,14 +102,7 @@ pub(crate) fn launch(client: &SmartClient, scopes: Option<&str>) -> TokenRespons
         options = options.scopes(scopes).unwrap();
     }
     let request = client.authorize(options).unwrap();
-    let agent: smart_client::ureq::Agent = smart_client::ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .into();
-    let answer = agent.get(request.url().as_str()).call().unwrap();
-    let callback = answer.headers()["location"].to_str().unwrap().to_owned();
+    let callback = test_support::browser::browse(&request).unwrap();
     client
         .complete_authorization(&callback, request.pending())
         .unwrap()
