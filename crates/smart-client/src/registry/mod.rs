@@ -352,7 +352,9 @@ pub enum RegistryError {
         known: String,
     },
     /// Two entries have the same issuer or the same name.
-    #[error("the registry lists {what} \"{value}\" twice; each EHR needs its own issuer and name")]
+    #[error(
+        "the registry lists {what} \"{value}\" twice; each EHR needs its own issuer and name (to replace an entry, remove it first)"
+    )]
     Duplicate {
         /// `the issuer` or `the name`.
         what: &'static str,
