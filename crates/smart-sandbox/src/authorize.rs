@@ -1,7 +1,5 @@
-//! `GET`/`POST /authorize`, and the interactive consent page (after the login page of
-//! `login.rs` when that is on).
-
-use core::fmt::Write as _;
+//! `GET`/`POST /authorize` and the decision of the interactive mode (its login and consent
+//! pages are in `login.rs`).
 
 use http::{Method, Request};
 use smart_pkce::PkceChallenge;
@@ -9,33 +7,20 @@ use smart_token::ErrorCode;
 use smart_token::scope::{Compartment, Scope, ScopeSet};
 use url::Url;
 
-use crate::config::{GrantType, shown};
+use crate::config::GrantType;
 use crate::context::LaunchContext;
 use crate::demo;
+use crate::http_util::shown;
 use crate::http_util::{
-    HttpResponse, OAuthFailure, Params, escape_html, form_body, html_with_form_action,
-    method_not_allowed, redirect,
+    HttpResponse, OAuthFailure, Params, form_body, method_not_allowed, redirect,
 };
 use crate::store::{
-    APPROVAL_LIFETIME, Approval, CODE_LIFETIME, Code, Grant, Shared, key_of, random_token,
+    APPROVAL_LIFETIME, Approval, AuthorizeRequest, CODE_LIFETIME, Code, Grant, Shared, key_of,
+    random_token,
 };
 
 /// The longest `nonce` accepted.
 const MAX_NONCE_LEN: usize = 512;
-
-/// A valid authorization request, waiting for approval.
-#[derive(Debug)]
-pub(crate) struct AuthorizeRequest {
-    client_id: String,
-    pub(crate) client_label: String,
-    redirect_uri: String,
-    state: String,
-    scope: ScopeSet,
-    challenge: PkceChallenge,
-    nonce: Option<String>,
-    /// The context of an EHR launch; `None` for a standalone launch.
-    launch: Option<LaunchContext>,
-}
 
 /// Why a request is refused: shown to the user, or sent back to the app.
 enum Refusal {
@@ -385,7 +370,7 @@ fn start_interactive(shared: &Shared, request: AuthorizeRequest) -> HttpResponse
     let page = if shared.login {
         crate::login::login_page(&ticket, &request.client_label, None)
     } else {
-        consent_page(&ticket, &request, None)
+        crate::login::consent_page(&ticket, &request, None)
     };
     let now = shared.now();
     let mut state = shared.state();
@@ -415,89 +400,6 @@ pub(crate) fn busy() -> HttpResponse {
     .into_response();
     *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
     response
-}
-
-/// The consent page: what the app asks for, a patient picker for standalone patient
-/// launches (unless a patient signed in: they share their own record), and Approve / Deny
-/// buttons that post back with the one-time ticket.
-pub(crate) fn consent_page(
-    ticket: &str,
-    request: &AuthorizeRequest,
-    user: Option<&str>,
-) -> HttpResponse {
-    let mut page = String::new();
-    let label = escape_html(&request.client_label);
-    let _ = write!(
-        page,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smart-sandbox: authorize {label}</title>\
-         <style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}code{{background:#eee}}</style></head><body>\
-         <h1>Authorize <code>{label}</code>?</h1><p>The app asks for these scopes:</p><ul>"
-    );
-    for scope in &request.scope {
-        let _ = write!(
-            page,
-            "<li><code>{}</code></li>",
-            escape_html(&scope.to_string())
-        );
-    }
-    page.push_str("</ul><form method=\"post\" action=\"/authorize/decision\">");
-    let _ = write!(
-        page,
-        "<input type=\"hidden\" name=\"ticket\" value=\"{}\">",
-        escape_html(ticket)
-    );
-    let picks_patient = request.launch.is_none()
-        && request.scope.iter().any(|wanted| {
-            matches!(wanted, Scope::LaunchContext(context) if context.resource_type() == "patient")
-        });
-    let own = own_record(user);
-    if let (true, Some(patient)) = (picks_patient, own) {
-        let _ = write!(
-            page,
-            "<p>Patient: {} ({}), who signed in.</p>",
-            escape_html(patient.name),
-            escape_html(patient.id)
-        );
-    } else if picks_patient {
-        page.push_str("<p><label>Patient: <select name=\"patient\" id=\"patient\">");
-        for patient in &demo::PATIENTS {
-            let _ = write!(
-                page,
-                "<option value=\"{}\">{} ({})</option>",
-                escape_html(patient.id),
-                escape_html(patient.name),
-                escape_html(patient.id)
-            );
-        }
-        page.push_str("</select></label></p>");
-    }
-    page.push_str(
-        "<p><button id=\"approve\" name=\"decision\" value=\"approve\">Approve</button> \
-         <button id=\"deny\" name=\"decision\" value=\"deny\">Deny</button></p></form>\
-         <p><small>smart-sandbox: a test server with demo data only.</small></p></body></html>",
-    );
-    // Both buttons answer with a redirect to the app: browsers check it against form-action.
-    html_with_form_action(
-        http::StatusCode::OK,
-        page,
-        &redirect_origin(&request.redirect_uri),
-    )
-}
-
-/// The demo patient who signed in, if the user is one.
-fn own_record(user: Option<&str>) -> Option<&'static demo::DemoPatient> {
-    let id = user?.strip_prefix("Patient/")?;
-    demo::PATIENTS.iter().find(|patient| patient.id == id)
-}
-
-/// The origin of a redirect URI, as a CSP source: `http://127.0.0.1:8080`, or the scheme of a
-/// private-use URI (`com.example.app:`).
-fn redirect_origin(redirect_uri: &str) -> String {
-    match Url::parse(redirect_uri) {
-        Ok(url) if url.origin().is_tuple() => url.origin().ascii_serialization(),
-        Ok(url) => format!("{}:", url.scheme()),
-        Err(_) => String::new(),
-    }
 }
 
 /// `POST /authorize/decision`: the Approve or Deny button of the approval page.
@@ -538,7 +440,7 @@ pub(crate) fn decision(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespo
     let request = approval.request;
     match params.get("decision") {
         Some("approve") => {
-            let own = own_record(user.as_deref());
+            let own = crate::login::own_record(user.as_deref());
             let chosen = match params.get("patient") {
                 None => own,
                 Some(id) if own.is_some_and(|patient| patient.id != id) => {

@@ -12,8 +12,9 @@ use smart_jwt_assertion::{
 };
 use smart_token::AuthMethod;
 
-use crate::config::{ClientKeys, ClientKind, RegisteredClient, shown};
+use crate::config::{ClientKeys, ClientKind, RegisteredClient};
 use crate::demo::CLIENT_JWKS_PATH;
+use crate::http_util::shown;
 use crate::http_util::{OAuthFailure, Params, authorization};
 use crate::store::Shared;
 

@@ -14,6 +14,7 @@ mod metadata;
 pub(crate) use metadata::Metadata;
 
 use crate::error::ClientMetadataError;
+use crate::http_util::shown;
 
 /// A grant type a client may use (RFC 7591 `grant_types`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,7 +146,7 @@ pub struct RegisteredClient {
 }
 
 /// What user-facing clients get when they register no `scope`.
-const DEFAULT_USER_SCOPES: &str = crate::demo::CLIENT_SCOPES;
+pub(crate) const DEFAULT_USER_SCOPES: &str = "launch launch/patient launch/encounter openid fhirUser profile offline_access online_access patient/*.cruds user/*.cruds";
 /// What backend clients get when they register no `scope`.
 const DEFAULT_SYSTEM_SCOPES: &str = "system/*.cruds";
 
@@ -428,15 +429,6 @@ impl RegisteredClient {
         }
         Ok(())
     }
-}
-
-/// At most 100 characters of a value, for error messages.
-pub(crate) fn shown(value: &str) -> String {
-    let mut shown: String = value.chars().take(100).collect();
-    if shown.len() < value.len() {
-        shown.push_str("...");
-    }
-    shown
 }
 
 fn is_loopback_host(url: &Url) -> bool {

@@ -41,7 +41,7 @@ pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
 pub const CLIENT_JWKS_PATH: &str = "/demo/client-jwks.json";
 
 /// The scopes the demo user-facing clients are registered for.
-pub const CLIENT_SCOPES: &str = "launch launch/patient launch/encounter openid fhirUser profile offline_access online_access patient/*.cruds user/*.cruds";
+pub const CLIENT_SCOPES: &str = crate::config::DEFAULT_USER_SCOPES;
 /// The scopes the demo backend client is registered for.
 pub const BACKEND_SCOPES: &str = "system/*.rs";
 

@@ -243,7 +243,7 @@ impl Params {
             if !seen.insert(name.as_str()) {
                 return Err(OAuthFailure::invalid_request(format!(
                     "the parameter `{}` appears more than once (RFC 6749 section 3.1); send each parameter once",
-                    crate::config::shown(name)
+                    shown(name)
                 )));
             }
         }
@@ -337,4 +337,13 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
+}
+
+/// At most 100 characters of a value, for error messages.
+pub(crate) fn shown(value: &str) -> String {
+    let mut shown: String = value.chars().take(100).collect();
+    if shown.len() < value.len() {
+        shown.push_str("...");
+    }
+    shown
 }

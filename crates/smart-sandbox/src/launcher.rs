@@ -54,7 +54,7 @@ pub(crate) fn launcher(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespo
         _ => {
             return OAuthFailure::invalid_request(format!(
                 "launch_url `{}` is not an https URL or an http URL on 127.0.0.1, [::1] or localhost",
-                crate::config::shown(launch_url)
+                crate::http_util::shown(launch_url)
             ))
             .into_response();
         }

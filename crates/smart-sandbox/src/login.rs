@@ -1,37 +1,22 @@
-//! The login page of the login-and-consent mode: a real HTML form (username and password of
-//! a demo user), then the consent page. `POST /authorize/login`.
+//! The pages of the interactive mode: the login page of the login-and-consent mode (a real
+//! HTML form: username and password of a demo user, `POST /authorize/login`), and the
+//! consent page with Approve and Deny.
 
 use core::fmt::Write as _;
 
 use http::{Method, Request, StatusCode};
+use smart_token::scope::Scope;
+use url::Url;
 
 use crate::demo;
 use crate::http_util::{
-    HttpResponse, OAuthFailure, escape_html, form_body, html, method_not_allowed,
+    HttpResponse, OAuthFailure, escape_html, form_body, html, html_with_form_action,
+    method_not_allowed,
 };
-use crate::sandbox_config::SandboxConfig;
-use crate::store::{Shared, key_of};
+use crate::store::{AuthorizeRequest, Shared, key_of};
 
 /// Wrong passwords allowed per authorization request; the next one drops it.
 const MAX_FAILED_LOGINS: u8 = 5;
-
-impl SandboxConfig {
-    /// `true`: `/authorize` shows a login page (a form with username and password: one of
-    /// the demo users, [`demo::PRACTITIONER_USERNAME`] or [`demo::PATIENT_USERNAME`] with
-    /// [`demo::USER_PASSWORD`]), then the consent page with Approve and Deny, as a real
-    /// authorization server does: for tests that drive a browser. The user who signs in is
-    /// the `fhirUser` of a standalone launch (an EHR launch keeps the user of its context,
-    /// when it names one). Deny sends the app `error=access_denied` with a description.
-    /// Implies [`interactive`](Self::interactive); `false` (the default) leaves it as it is.
-    #[must_use]
-    pub fn login_and_consent(mut self, on: bool) -> Self {
-        self.login = on;
-        if on {
-            self.interactive = true;
-        }
-        self
-    }
-}
 
 /// The login page for the authorization request of `ticket`; `problem` is shown above the
 /// form (a wrong password).
@@ -105,7 +90,7 @@ pub(crate) fn login(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse
     if right {
         approval.user = user;
         let user = approval.user.as_deref();
-        return crate::authorize::consent_page(ticket, &approval.request, user);
+        return consent_page(ticket, &approval.request, user);
     }
     approval.failed_logins = approval.failed_logins.saturating_add(1);
     if approval.failed_logins >= MAX_FAILED_LOGINS {
@@ -122,4 +107,87 @@ pub(crate) fn login(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse
         &label,
         Some("Wrong username or password. Use one of the demo users below."),
     )
+}
+
+/// The consent page: what the app asks for, a patient picker for standalone patient
+/// launches (unless a patient signed in: they share their own record), and Approve / Deny
+/// buttons that post back with the one-time ticket.
+pub(crate) fn consent_page(
+    ticket: &str,
+    request: &AuthorizeRequest,
+    user: Option<&str>,
+) -> HttpResponse {
+    let mut page = String::new();
+    let label = escape_html(&request.client_label);
+    let _ = write!(
+        page,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>smart-sandbox: authorize {label}</title>\
+         <style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}code{{background:#eee}}</style></head><body>\
+         <h1>Authorize <code>{label}</code>?</h1><p>The app asks for these scopes:</p><ul>"
+    );
+    for scope in &request.scope {
+        let _ = write!(
+            page,
+            "<li><code>{}</code></li>",
+            escape_html(&scope.to_string())
+        );
+    }
+    page.push_str("</ul><form method=\"post\" action=\"/authorize/decision\">");
+    let _ = write!(
+        page,
+        "<input type=\"hidden\" name=\"ticket\" value=\"{}\">",
+        escape_html(ticket)
+    );
+    let picks_patient = request.launch.is_none()
+        && request.scope.iter().any(|wanted| {
+            matches!(wanted, Scope::LaunchContext(context) if context.resource_type() == "patient")
+        });
+    let own = own_record(user);
+    if let (true, Some(patient)) = (picks_patient, own) {
+        let _ = write!(
+            page,
+            "<p>Patient: {} ({}), who signed in.</p>",
+            escape_html(patient.name),
+            escape_html(patient.id)
+        );
+    } else if picks_patient {
+        page.push_str("<p><label>Patient: <select name=\"patient\" id=\"patient\">");
+        for patient in &demo::PATIENTS {
+            let _ = write!(
+                page,
+                "<option value=\"{}\">{} ({})</option>",
+                escape_html(patient.id),
+                escape_html(patient.name),
+                escape_html(patient.id)
+            );
+        }
+        page.push_str("</select></label></p>");
+    }
+    page.push_str(
+        "<p><button id=\"approve\" name=\"decision\" value=\"approve\">Approve</button> \
+         <button id=\"deny\" name=\"decision\" value=\"deny\">Deny</button></p></form>\
+         <p><small>smart-sandbox: a test server with demo data only.</small></p></body></html>",
+    );
+    // Both buttons answer with a redirect to the app: browsers check it against form-action.
+    html_with_form_action(
+        StatusCode::OK,
+        page,
+        &redirect_origin(&request.redirect_uri),
+    )
+}
+
+/// The demo patient who signed in, if the user is one.
+pub(crate) fn own_record(user: Option<&str>) -> Option<&'static demo::DemoPatient> {
+    let id = user?.strip_prefix("Patient/")?;
+    demo::PATIENTS.iter().find(|patient| patient.id == id)
+}
+
+/// The origin of a redirect URI, as a CSP source: `http://127.0.0.1:8080`, or the scheme of a
+/// private-use URI (`com.example.app:`).
+fn redirect_origin(redirect_uri: &str) -> String {
+    match Url::parse(redirect_uri) {
+        Ok(url) if url.origin().is_tuple() => url.origin().ascii_serialization(),
+        Ok(url) => format!("{}:", url.scheme()),
+        Err(_) => String::new(),
+    }
 }

@@ -272,6 +272,24 @@ fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+impl SandboxConfig {
+    /// `true`: `/authorize` shows a login page (a form with username and password: one of
+    /// the demo users, [`demo::PRACTITIONER_USERNAME`] or [`demo::PATIENT_USERNAME`] with
+    /// [`demo::USER_PASSWORD`]), then the consent page with Approve and Deny, as a real
+    /// authorization server does: for tests that drive a browser. The user who signs in is
+    /// the `fhirUser` of a standalone launch (an EHR launch keeps the user of its context,
+    /// when it names one). Deny sends the app `error=access_denied` with a description.
+    /// Implies [`interactive`](Self::interactive); `false` (the default) leaves it as it is.
+    #[must_use]
+    pub fn login_and_consent(mut self, on: bool) -> Self {
+        self.login = on;
+        if on {
+            self.interactive = true;
+        }
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,6 @@ use smart_jwt_assertion::KeySigner;
 use smart_pkce::PkceChallenge;
 use smart_token::scope::ScopeSet;
 
-use crate::authorize::AuthorizeRequest;
 use crate::config::RegisteredClient;
 use crate::context::LaunchContext;
 use crate::http_util::OAuthFailure;
@@ -99,6 +98,20 @@ pub(crate) struct RefreshEntry {
     pub(crate) expires_at: u64,
     /// Exchanged already: presenting it again is a replay.
     pub(crate) rotated: bool,
+}
+
+/// A valid authorization request, waiting for approval.
+#[derive(Debug)]
+pub(crate) struct AuthorizeRequest {
+    pub(crate) client_id: String,
+    pub(crate) client_label: String,
+    pub(crate) redirect_uri: String,
+    pub(crate) state: String,
+    pub(crate) scope: ScopeSet,
+    pub(crate) challenge: PkceChallenge,
+    pub(crate) nonce: Option<String>,
+    /// The context of an EHR launch; `None` for a standalone launch.
+    pub(crate) launch: Option<LaunchContext>,
 }
 
 #[derive(Debug)]

@@ -7,8 +7,9 @@ use smart_token::ErrorCode;
 use smart_token::scope::{Scope, ScopeSet};
 
 use crate::client_auth::authenticate;
-use crate::config::{ClientKind, GrantType, RegisteredClient, shown};
+use crate::config::{ClientKind, GrantType, RegisteredClient};
 use crate::demo::ID_TOKEN_KID;
+use crate::http_util::shown;
 use crate::http_util::{
     HttpResponse, OAuthFailure, Params, authorization, form_body, json_no_store, method_not_allowed,
 };
