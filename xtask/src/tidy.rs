@@ -129,10 +129,7 @@ pub(crate) fn run() -> Result<(), Error> {
 
 /// Crates whose files still form cycles, each with the issue that removes them. The check
 /// fails for any other crate with a cycle, and for a listed crate that has none left.
-const KNOWN_CYCLES: &[(&str, &str)] = &[(
-    "smart-sandbox",
-    "its handlers and server state name each other (issue 15, house)",
-)];
+const KNOWN_CYCLES: &[(&str, &str)] = &[];
 
 /// No circles between the files of a crate ([`crate::cycles`]).
 fn file_cycles(packages: &[Package]) -> Vec<String> {

@@ -285,6 +285,15 @@ pub(crate) fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<
         .then(|| credentials.trim())
 }
 
+/// At most 100 characters of a value, for error messages.
+pub(crate) fn shown(value: &str) -> String {
+    let mut shown: String = value.chars().take(100).collect();
+    if shown.len() < value.len() {
+        shown.push_str("...");
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,13 +346,4 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
-}
-
-/// At most 100 characters of a value, for error messages.
-pub(crate) fn shown(value: &str) -> String {
-    let mut shown: String = value.chars().take(100).collect();
-    if shown.len() < value.len() {
-        shown.push_str("...");
-    }
-    shown
 }

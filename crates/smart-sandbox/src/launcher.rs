@@ -14,21 +14,7 @@ use crate::http_util::{
     HttpResponse, OAuthFailure, Params, escape_html, html_with_form_action, method_not_allowed,
     redirect,
 };
-use crate::server::Sandbox;
 use crate::store::Shared;
-
-impl Sandbox {
-    /// The URL of the launcher page for the app whose launch URL is `app_launch_url`: a page
-    /// with a patient picker and a Launch button, which sends the browser to
-    /// `app_launch_url?iss=..&launch=..`.
-    #[must_use]
-    pub fn launcher_url(&self, app_launch_url: &str) -> String {
-        let mut url = format!("{}/launcher", self.base_url());
-        url.push('?');
-        url.push_str(&smart_core::form::encode([("launch_url", app_launch_url)]));
-        url
-    }
-}
 
 /// `GET /launcher`.
 pub(crate) fn launcher(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
@@ -80,7 +66,7 @@ pub(crate) fn launcher(shared: &Shared, request: &Request<Vec<u8>>) -> HttpRespo
     if full {
         return crate::authorize::busy();
     }
-    let launch = crate::server::mint_launch(shared, context);
+    let launch = crate::store::mint_launch(shared, context);
     target
         .query_pairs_mut()
         .append_pair("iss", &shared.base)

@@ -19,6 +19,7 @@ mod server;
 mod store;
 mod token;
 mod udap;
+mod udap_state;
 
 mod token_policy;
 
@@ -27,7 +28,8 @@ pub use context::LaunchContext;
 pub use error::{ClientMetadataError, SandboxError};
 pub use sandbox_config::{MAX_CLIENTS_FILE, SandboxConfig};
 pub use server::Sandbox;
-pub use udap::{SANDBOX_COMMUNITY, UdapMode};
+pub use udap::SANDBOX_COMMUNITY;
+pub use udap_state::UdapMode;
 
 pub use token_policy::TokenRequestCounts;
 

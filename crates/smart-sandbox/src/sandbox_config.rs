@@ -10,6 +10,11 @@ use smart_core::{Clock, Secret, SystemClock};
 use crate::config::RegisteredClient;
 use crate::error::SandboxError;
 
+/// At most this many authorization requests wait on the login or consent page, and at most
+/// this many launches minted over HTTP are kept: what a flood of requests can make the
+/// sandbox hold (by default; `SandboxConfig::max_pending_requests`).
+pub(crate) const MAX_PENDING: usize = 10_000;
+
 /// How to run a [`Sandbox`](crate::Sandbox). Builder style; every option has a default.
 ///
 /// ```
@@ -34,7 +39,7 @@ pub struct SandboxConfig {
     pub(crate) clients: Vec<RegisteredClient>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) initial_access_token: Option<Secret<String>>,
-    pub(crate) udap: Option<crate::udap::UdapMode>,
+    pub(crate) udap: Option<crate::udap_state::UdapMode>,
 
     pub(crate) tokens: crate::token_policy::TokenPolicy,
 }
@@ -45,7 +50,7 @@ impl Default for SandboxConfig {
             port: 0,
             interactive: false,
             login: false,
-            max_pending: crate::store::MAX_PENDING,
+            max_pending: MAX_PENDING,
             demo_clients: true,
             clients: Vec::new(),
             clock: Arc::new(SystemClock),
@@ -97,7 +102,7 @@ impl SandboxConfig {
     /// Turns on the UDAP mode: `/.well-known/udap` with signed metadata, `/udap/register` and
     /// `/udap/token` (see [`UdapMode`](crate::UdapMode)).
     #[must_use]
-    pub fn udap(mut self, mode: crate::udap::UdapMode) -> Self {
+    pub fn udap(mut self, mode: crate::udap_state::UdapMode) -> Self {
         self.udap = Some(mode);
         self
     }
@@ -286,6 +291,34 @@ impl SandboxConfig {
         if on {
             self.interactive = true;
         }
+        self
+    }
+}
+
+impl SandboxConfig {
+    /// The lifetime (`expires_in`) of the access tokens of user-facing clients, in seconds
+    /// (default 3600; at least 1). Short lifetimes let tests cross many expiries quickly.
+    #[must_use]
+    pub fn access_token_lifetime(mut self, seconds: u64) -> Self {
+        self.tokens.access_lifetime = seconds.max(1);
+        self
+    }
+
+    /// The lifetime (`expires_in`) of backend services' access tokens, in seconds (default
+    /// 300; at least 1).
+    #[must_use]
+    pub fn backend_token_lifetime(mut self, seconds: u64) -> Self {
+        self.tokens.backend_lifetime = seconds.max(1);
+        self
+    }
+
+    /// `true` (the default): each refresh returns a new refresh token and retires the one
+    /// presented; presenting a retired one is `invalid_grant` and revokes the grant. `false`:
+    /// a refresh returns no refresh token, and the one presented stays valid (servers that do
+    /// not rotate, such as Cerner's).
+    #[must_use]
+    pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
+        self.tokens.rotate_refresh_tokens = rotate;
         self
     }
 }

@@ -26,7 +26,7 @@ use crate::demo;
 use crate::error::SandboxError;
 use crate::http_util::{HttpResponse, OAuthFailure, method_not_allowed, not_found, server_error};
 use crate::sandbox_config::SandboxConfig;
-use crate::store::{LAUNCH_LIFETIME, LaunchEntry, Shared, State, key_of, random_token};
+use crate::store::{Shared, State, mint_launch};
 use crate::{MAX_BODY_BYTES, MAX_HEAD_BYTES, authorize, fhir, metadata, registration, token};
 
 /// How long a client may take to send a request head.
@@ -124,7 +124,7 @@ impl Sandbox {
         let client_jwks = serde_json::to_value(demo::client_jwks()).unwrap_or_default();
 
         let udap = udap
-            .map(|mode| crate::udap::UdapServer::start(mode, &base))
+            .map(|mode| crate::udap_state::UdapServer::start(mode, &base))
             .transpose()
             .map_err(|reason| SandboxError::Runtime {
                 source: std::io::Error::other(reason),
@@ -186,7 +186,10 @@ impl Sandbox {
     /// certificates from it, and trust its root.
     #[must_use]
     pub fn udap_pki(&self) -> Option<&Arc<smart_udap::test_util::TestPki>> {
-        self.shared.udap.as_ref().map(crate::udap::UdapServer::pki)
+        self.shared
+            .udap
+            .as_ref()
+            .map(crate::udap_state::UdapServer::pki)
     }
 
     /// What the server threads share (for the accessors defined in other files).
@@ -296,26 +299,6 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop_now();
     }
-}
-
-/// A fresh `launch` value bound to `context`, valid for an hour.
-pub(crate) fn mint_launch(shared: &Shared, context: LaunchContext) -> String {
-    // The OS random generator does not fail on the platforms the sandbox runs on. If it
-    // did, the value returned would be unknown to the server, and the launch refused.
-    let Ok(launch) = random_token() else {
-        return "no-randomness-available".to_owned();
-    };
-    let now = shared.now();
-    let mut state = shared.state();
-    state.purge(now);
-    state.launches.insert(
-        key_of(&launch),
-        LaunchEntry {
-            context,
-            expires_at: now.saturating_add(LAUNCH_LIFETIME),
-        },
-    );
-    launch
 }
 
 /// The sandbox's RS256 signer for `id_token`s, and its JWK Set.
@@ -460,6 +443,44 @@ fn dispatch(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
         "/udap/register" => crate::udap::register(shared, request),
         "/udap/token" => crate::udap::token(shared, request),
         _ => fhir::route(shared, request).unwrap_or_else(not_found),
+    }
+}
+
+/// What the token endpoint counted ([`crate::token_policy`]).
+impl Sandbox {
+    /// The token requests `client_id` has made since the start (or the last
+    /// [`reset_token_requests`](Self::reset_token_requests)), by grant.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = smart_sandbox::Sandbox::start()?;
+    /// let counts = sandbox.token_requests(smart_sandbox::demo::PUBLIC_CLIENT_ID);
+    /// assert_eq!(counts.total(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn token_requests(&self, client_id: &str) -> crate::TokenRequestCounts {
+        self.shared().token_counters.get(client_id)
+    }
+
+    /// Sets every client's token-request counters back to zero.
+    pub fn reset_token_requests(&self) {
+        self.shared().token_counters.reset();
+    }
+}
+
+/// The EHR launcher page ([`crate::launcher`]).
+impl Sandbox {
+    /// The URL of the launcher page for the app whose launch URL is `app_launch_url`: a page
+    /// with a patient picker and a Launch button, which sends the browser to
+    /// `app_launch_url?iss=..&launch=..`.
+    #[must_use]
+    pub fn launcher_url(&self, app_launch_url: &str) -> String {
+        let mut url = format!("{}/launcher", self.base_url());
+        url.push('?');
+        url.push_str(&smart_core::form::encode([("launch_url", app_launch_url)]));
+        url
     }
 }
 

@@ -20,10 +20,6 @@ use crate::http_util::OAuthFailure;
 
 /// A code lives this long (seconds).
 pub(crate) const CODE_LIFETIME: u64 = 60;
-/// Access tokens of user-facing clients (seconds).
-pub(crate) const ACCESS_TOKEN_LIFETIME: u64 = 3600;
-/// Access tokens of backend services (seconds; SMART recommends at most 300).
-pub(crate) const BACKEND_TOKEN_LIFETIME: u64 = 300;
 /// Refresh tokens of `offline_access` grants (30 days).
 pub(crate) const OFFLINE_REFRESH_LIFETIME: u64 = 30 * 24 * 3600;
 /// Refresh tokens of `online_access` grants (8 hours, a working day).
@@ -36,10 +32,6 @@ pub(crate) const LAUNCH_LIFETIME: u64 = 3600;
 pub(crate) const APPROVAL_LIFETIME: u64 = 600;
 /// Used codes are remembered this long after they expire, to detect replays (seconds).
 const USED_CODE_MEMORY: u64 = 600;
-/// At most this many authorization requests wait on the login or consent page, and at most
-/// this many launches minted over HTTP are kept: what a flood of requests can make the
-/// sandbox hold (by default; `SandboxConfig::max_pending_requests`).
-pub(crate) const MAX_PENDING: usize = 10_000;
 /// At most this many clients may be registered through `/register`.
 pub(crate) const MAX_REGISTERED_CLIENTS: usize = 1000;
 
@@ -208,7 +200,7 @@ pub(crate) struct Shared {
     pub(crate) token_counters: crate::token_policy::TokenCounters,
     pub(crate) state: Mutex<State>,
     /// The UDAP mode, when on.
-    pub(crate) udap: Option<crate::udap::UdapServer>,
+    pub(crate) udap: Option<crate::udap_state::UdapServer>,
 }
 
 impl Shared {
@@ -232,4 +224,24 @@ impl Shared {
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A fresh `launch` value bound to `context`, valid for an hour.
+pub(crate) fn mint_launch(shared: &Shared, context: LaunchContext) -> String {
+    // The OS random generator does not fail on the platforms the sandbox runs on. If it
+    // did, the value returned would be unknown to the server, and the launch refused.
+    let Ok(launch) = random_token() else {
+        return "no-randomness-available".to_owned();
+    };
+    let now = shared.now();
+    let mut state = shared.state();
+    state.purge(now);
+    state.launches.insert(
+        key_of(&launch),
+        LaunchEntry {
+            context,
+            expires_at: now.saturating_add(LAUNCH_LIFETIME),
+        },
+    );
+    launch
 }

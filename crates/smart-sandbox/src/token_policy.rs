@@ -5,11 +5,13 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::config::GrantType;
-use crate::sandbox_config::SandboxConfig;
-use crate::server::Sandbox;
-use crate::store::{ACCESS_TOKEN_LIFETIME, BACKEND_TOKEN_LIFETIME};
 
-/// Token lifetimes and rotation, set through [`SandboxConfig`].
+/// Access tokens of user-facing clients by default (seconds).
+pub(crate) const ACCESS_TOKEN_LIFETIME: u64 = 3600;
+/// Access tokens of backend services by default (seconds; SMART recommends at most 300).
+pub(crate) const BACKEND_TOKEN_LIFETIME: u64 = 300;
+
+/// Token lifetimes and rotation, set through `SandboxConfig`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TokenPolicy {
     /// Access tokens of user-facing clients (seconds).
@@ -27,34 +29,6 @@ impl Default for TokenPolicy {
             backend_lifetime: BACKEND_TOKEN_LIFETIME,
             rotate_refresh_tokens: true,
         }
-    }
-}
-
-impl SandboxConfig {
-    /// The lifetime (`expires_in`) of the access tokens of user-facing clients, in seconds
-    /// (default 3600; at least 1). Short lifetimes let tests cross many expiries quickly.
-    #[must_use]
-    pub fn access_token_lifetime(mut self, seconds: u64) -> Self {
-        self.tokens.access_lifetime = seconds.max(1);
-        self
-    }
-
-    /// The lifetime (`expires_in`) of backend services' access tokens, in seconds (default
-    /// 300; at least 1).
-    #[must_use]
-    pub fn backend_token_lifetime(mut self, seconds: u64) -> Self {
-        self.tokens.backend_lifetime = seconds.max(1);
-        self
-    }
-
-    /// `true` (the default): each refresh returns a new refresh token and retires the one
-    /// presented; presenting a retired one is `invalid_grant` and revokes the grant. `false`:
-    /// a refresh returns no refresh token, and the one presented stays valid (servers that do
-    /// not rotate, such as Cerner's).
-    #[must_use]
-    pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
-        self.tokens.rotate_refresh_tokens = rotate;
-        self
     }
 }
 
@@ -109,7 +83,7 @@ impl TokenCounters {
         }
     }
 
-    fn get(&self, client_id: &str) -> TokenRequestCounts {
+    pub(crate) fn get(&self, client_id: &str) -> TokenRequestCounts {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -118,33 +92,10 @@ impl TokenCounters {
             .unwrap_or_default()
     }
 
-    fn reset(&self) {
+    pub(crate) fn reset(&self) {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-    }
-}
-
-impl Sandbox {
-    /// The token requests `client_id` has made since the start (or the last
-    /// [`reset_token_requests`](Self::reset_token_requests)), by grant.
-    ///
-    /// ```
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let sandbox = smart_sandbox::Sandbox::start()?;
-    /// let counts = sandbox.token_requests(smart_sandbox::demo::PUBLIC_CLIENT_ID);
-    /// assert_eq!(counts.total(), 0);
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn token_requests(&self, client_id: &str) -> TokenRequestCounts {
-        self.shared().token_counters.get(client_id)
-    }
-
-    /// Sets every client's token-request counters back to zero.
-    pub fn reset_token_requests(&self) {
-        self.shared().token_counters.reset();
     }
 }

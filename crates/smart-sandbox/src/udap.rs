@@ -7,9 +7,7 @@
 //! its base URL) is issued when it starts, and client certificates are trusted when they chain
 //! to the PKI's root and are not in the CRL.
 
-use core::fmt;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{Method, Request, StatusCode};
@@ -17,111 +15,19 @@ use serde_json::{Map, Value, json};
 use smart_jwt_assertion::{Algorithm, CLIENT_ASSERTION_TYPE, JwkSet, decode_unverified};
 use smart_token::ErrorCode;
 use smart_token::scope::ScopeSet;
-use smart_udap::test_util::{Leaf, LeafKey, TestPki, sign_with_x5c};
-use smart_udap::{
-    SERVER_ALGORITHMS, TrustPolicy, X509Certificate, verify_client_assertion,
-    verify_software_statement,
-};
+use smart_udap::test_util::sign_with_x5c;
+use smart_udap::{SERVER_ALGORITHMS, verify_client_assertion, verify_software_statement};
 
 use crate::config::{ClientKeys, GrantType, RegisteredClient};
 use crate::http_util::{HttpResponse, OAuthFailure, form_body, json_no_store, method_not_allowed};
 use crate::store::{Shared, random_token};
+use crate::udap_state::UdapServer;
 
 /// The one community the sandbox serves; any other `community` gets 204.
 pub const SANDBOX_COMMUNITY: &str = "urn:smart-sandbox:community";
 
 /// How long the signed metadata is valid.
 const METADATA_LIFETIME: u64 = 3600;
-
-/// The UDAP mode's configuration: the PKI (the trust community) and revoked certificates.
-#[derive(Clone)]
-pub struct UdapMode {
-    pki: Arc<TestPki>,
-    revoked: Vec<X509Certificate>,
-}
-
-impl UdapMode {
-    /// A UDAP mode over `pki`: the sandbox's certificate is issued by its intermediate, and
-    /// clients must present certificates chaining to its root.
-    #[must_use]
-    pub fn new(pki: Arc<TestPki>) -> Self {
-        Self {
-            pki,
-            revoked: Vec::new(),
-        }
-    }
-
-    /// Lists `certificate` in the intermediate's CRL: its software statements and
-    /// assertions are refused.
-    #[must_use]
-    pub fn revoke(mut self, certificate: X509Certificate) -> Self {
-        self.revoked.push(certificate);
-        self
-    }
-
-    /// The PKI.
-    #[must_use]
-    pub fn pki(&self) -> &Arc<TestPki> {
-        &self.pki
-    }
-}
-
-impl fmt::Debug for UdapMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { pki, revoked } = self;
-        f.debug_struct("UdapMode")
-            .field("pki", pki)
-            .field("revoked", &revoked.len())
-            .finish()
-    }
-}
-
-/// The running UDAP server's state.
-pub(crate) struct UdapServer {
-    pki: Arc<TestPki>,
-    leaf: Leaf,
-    policy: TrustPolicy,
-    /// `client_id` to `client_uri`.
-    registrations: Mutex<HashMap<String, String>>,
-}
-
-impl UdapServer {
-    pub(crate) fn start(mode: UdapMode, base: &str) -> Result<Self, String> {
-        let UdapMode { pki, revoked } = mode;
-        let leaf = pki
-            .leaf(&pki.leaf_spec(base, LeafKey::ServerRsa))
-            .map_err(|error| format!("cannot issue the sandbox's UDAP certificate: {error}"))?;
-        let revoked: Vec<&X509Certificate> = revoked.iter().collect();
-        let crl = |result: Result<smart_udap::Crl, _>| {
-            result.map_err(|error: smart_udap::test_util::TestPkiError| {
-                format!("cannot make a CRL: {error}")
-            })
-        };
-        let policy = TrustPolicy::new(vec![pki.root().clone()])
-            .with_crl(crl(pki.root_crl(&[]))?)
-            .with_crl(crl(pki.intermediate_crl(&revoked))?)
-            .with_transport(smart_core::TransportPolicy::ALLOW_INSECURE_LOCALHOST);
-        Ok(Self {
-            pki,
-            leaf,
-            policy,
-            registrations: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// The PKI (tests issue client certificates from it).
-    pub(crate) fn pki(&self) -> &Arc<TestPki> {
-        &self.pki
-    }
-}
-
-impl fmt::Debug for UdapServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdapServer")
-            .field("leaf", &self.leaf.certificate)
-            .finish_non_exhaustive()
-    }
-}
 
 fn udap(shared: &Shared) -> Option<&UdapServer> {
     shared.udap.as_ref()
