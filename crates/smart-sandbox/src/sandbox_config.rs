@@ -279,8 +279,8 @@ fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
 
 impl SandboxConfig {
     /// `true`: `/authorize` shows a login page (a form with username and password: one of
-    /// the demo users, [`demo::PRACTITIONER_USERNAME`] or [`demo::PATIENT_USERNAME`] with
-    /// [`demo::USER_PASSWORD`]), then the consent page with Approve and Deny, as a real
+    /// the demo users, [`demo::PRACTITIONER_USERNAME`](crate::demo::PRACTITIONER_USERNAME) or [`demo::PATIENT_USERNAME`](crate::demo::PATIENT_USERNAME) with
+    /// [`demo::USER_PASSWORD`](crate::demo::USER_PASSWORD)), then the consent page with Approve and Deny, as a real
     /// authorization server does: for tests that drive a browser. The user who signs in is
     /// the `fhirUser` of a standalone launch (an EHR launch keeps the user of its context,
     /// when it names one). Deny sends the app `error=access_denied` with a description.

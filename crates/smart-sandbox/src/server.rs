@@ -446,7 +446,7 @@ fn dispatch(shared: &Shared, request: &Request<Vec<u8>>) -> HttpResponse {
     }
 }
 
-/// What the token endpoint counted ([`crate::token_policy`]).
+// What the token endpoint counted (`token_policy.rs`).
 impl Sandbox {
     /// The token requests `client_id` has made since the start (or the last
     /// [`reset_token_requests`](Self::reset_token_requests)), by grant.
@@ -470,7 +470,7 @@ impl Sandbox {
     }
 }
 
-/// The EHR launcher page ([`crate::launcher`]).
+// The EHR launcher page (`launcher.rs`).
 impl Sandbox {
     /// The URL of the launcher page for the app whose launch URL is `app_launch_url`: a page
     /// with a patient picker and a Launch button, which sends the browser to
