@@ -2,9 +2,10 @@
 //! a closure transport that is never called, so no network is involved.
 //!
 //! The reference, measured in the same run, builds the same URL by hand with the least work:
-//! OS randomness for the state (16 bytes, hex) and the verifier (96 bytes, base64url, 128
-//! characters), SHA-256 for the challenge, and the nine query parameters appended to a clone
-//! of the pre-parsed endpoint. The ratio is the cost of the client's checks, newtypes and the
+//! OS randomness for the state and the nonce (16 bytes each, hex; `openid` is asked for, so
+//! the client adds a nonce) and the verifier (96 bytes, base64url, 128 characters), SHA-256
+//! for the challenge, and the nine query parameters appended to a clone of the pre-parsed
+//! endpoint. The ratio is the cost of the client's checks, newtypes and the
 //! [`PendingAuthorization`](smart_client::PendingAuthorization) it keeps for the callback.
 #![allow(
     missing_docs,
@@ -55,18 +56,23 @@ fn client() -> SmartClient {
     .expect("a public client needs no credentials")
 }
 
-/// The same URL built by hand.
-fn reference(endpoint: &Url) -> Url {
+/// 16 bytes of OS randomness as 32 hex characters.
+fn random_hex() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut state_bytes = [0u8; 16];
+    let mut bytes = [0u8; 16];
     OsRandom
-        .fill(&mut state_bytes)
+        .fill(&mut bytes)
         .expect("OS randomness is available");
-    let state: String = state_bytes
+    bytes
         .iter()
         .flat_map(|byte| [HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0x0f)]])
         .map(char::from)
-        .collect();
+        .collect()
+}
+
+/// The same URL built by hand.
+fn reference(endpoint: &Url) -> Url {
+    let state = random_hex();
     let mut verifier_bytes = [0u8; 96];
     OsRandom
         .fill(&mut verifier_bytes)
@@ -83,6 +89,7 @@ fn reference(endpoint: &Url) -> Url {
         ("aud", BASE),
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
+        ("nonce", &random_hex()),
     ]);
     black_box(verifier);
     url
