@@ -181,7 +181,8 @@ fn main() {
         ClientConfig::builder(sandbox.base_url())
             .client_id(demo::PUBLIC_CLIENT_ID)
             .redirect_uri(demo::REDIRECT_URI)
-            .scopes("launch/patient openid fhirUser offline_access patient/*.rs")
+            // No `openid`: the naive reference would not verify the refreshed id_token.
+            .scopes("launch/patient offline_access patient/*.rs")
             .allow_insecure_localhost(true)
             .build()
             .expect("a valid configuration"),
