@@ -24,7 +24,7 @@ mod url_types;
 #[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use client_id::{ClientId, ClientIdError};
 pub use clock::{Clock, FixedClock, SystemClock, unix_seconds};
-pub use random::{OsRandom, RandomError, RandomSource};
+pub use random::{OsRandom, OsRandomBatch, RandomError, RandomSource};
 #[cfg(feature = "url")]
 #[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use redact::{REDACTED, Redactions};

@@ -50,6 +50,77 @@ impl RandomSource for OsRandom {
     }
 }
 
+/// Randomness drawn from the OS in one call and handed out in order, so that an operation
+/// needing several secrets (an authorization request's `state`, PKCE verifier and nonce)
+/// makes one `getrandom` call instead of one each. Each byte is handed out once and zeroed
+/// in the batch as it goes; what is left is zeroized on drop. A request for more than is
+/// left is filled from the OS directly.
+///
+/// ```
+/// use smart_core::{OsRandomBatch, RandomSource};
+///
+/// let mut batch = OsRandomBatch::<48>::draw()?;
+/// let (mut state, mut verifier) = ([0u8; 16], [0u8; 32]);
+/// batch.fill(&mut state)?;
+/// batch.fill(&mut verifier)?;
+/// assert_eq!(batch.remaining(), 0);
+/// assert_ne!(state, verifier[..16]);
+/// # Ok::<(), smart_core::RandomError>(())
+/// ```
+pub struct OsRandomBatch<const N: usize> {
+    bytes: [u8; N],
+    next: usize,
+}
+
+impl<const N: usize> OsRandomBatch<N> {
+    /// `N` bytes from the OS, in one call.
+    ///
+    /// # Errors
+    ///
+    /// When the OS has no randomness to give.
+    pub fn draw() -> Result<Self, RandomError> {
+        let mut batch = Self {
+            bytes: [0; N],
+            next: 0,
+        };
+        OsRandom.fill(&mut batch.bytes)?;
+        Ok(batch)
+    }
+
+    /// How many drawn bytes are left.
+    #[must_use]
+    pub fn remaining(&self) -> usize {
+        N - self.next
+    }
+}
+
+impl<const N: usize> RandomSource for OsRandomBatch<N> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), RandomError> {
+        let end = self.next.saturating_add(dest.len());
+        let Some(drawn) = self.bytes.get_mut(self.next..end) else {
+            return OsRandom.fill(dest);
+        };
+        dest.copy_from_slice(drawn);
+        zeroize::Zeroize::zeroize(drawn);
+        self.next = end;
+        Ok(())
+    }
+}
+
+impl<const N: usize> Drop for OsRandomBatch<N> {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.bytes);
+    }
+}
+
+impl<const N: usize> fmt::Debug for OsRandomBatch<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OsRandomBatch")
+            .field("remaining", &self.remaining())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The random number generator failed; nothing secret was produced.
 // `Display` and `Error` by hand: without the `url` feature this crate has no thiserror (so
 // smart-pkce alone builds no proc macro).
@@ -85,6 +156,28 @@ impl std::error::Error for RandomError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_hands_each_byte_out_once_then_asks_the_os() {
+        let mut batch = OsRandomBatch::<8>::draw().unwrap();
+        let kept = batch.bytes;
+        let mut first = [0u8; 5];
+        batch.fill(&mut first).unwrap();
+        assert_eq!(first, kept[..5]);
+        assert_eq!(
+            batch.bytes[..5],
+            [0; 5],
+            "handed-out bytes are zeroed in the batch"
+        );
+        let mut more = [0u8; 16];
+        batch.fill(&mut more).unwrap();
+        assert_eq!(
+            batch.remaining(),
+            3,
+            "a request beyond what is left goes to the OS"
+        );
+        assert_eq!(format!("{batch:?}"), "OsRandomBatch { remaining: 3, .. }");
+    }
 
     #[test]
     fn os_random_fills_and_differs() {

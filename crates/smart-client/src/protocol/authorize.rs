@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use smart_core::{ClientId, RedirectUri, display_url, unix_seconds};
 use smart_discovery::SmartConfiguration;
-use smart_pkce::{PkceVerifier, State};
+use smart_pkce::{MAX_VERIFIER_LEN, PkceVerifier, STATE_LEN, State};
 use smart_token::scope::{Scope, ScopeSet};
 use smart_token::{AuthorizationCode, TokenRequest, TokenResponse};
 
@@ -16,6 +16,10 @@ use crate::authorize::{
 use crate::config::ConfigError;
 use crate::error::ClientError;
 use crate::flow::{Flow, Next};
+
+/// The random bytes of one authorization request: a state and a nonce (`STATE_LEN / 2` bytes
+/// each) and the longest verifier (`MAX_VERIFIER_LEN * 3 / 4`).
+type RandomBatch = smart_core::OsRandomBatch<{ STATE_LEN + MAX_VERIFIER_LEN * 3 / 4 }>;
 
 impl SmartFlows {
     /// The authorization request: a fresh `state` and PKCE verifier, `aud` = the issuer, and
@@ -114,8 +118,10 @@ impl SmartFlows {
             self.inner.client_type,
             options.method
         );
-        let state = State::generate()?;
-        let verifier = PkceVerifier::generate()?;
+        // One OS randomness call for the state, the verifier and a nonce (the most they use).
+        let mut random = RandomBatch::draw().map_err(smart_pkce::Error::from)?;
+        let state = State::generate_with_rng(&mut random)?;
+        let verifier = PkceVerifier::generate_with_rng(&mut random, MAX_VERIFIER_LEN)?;
         let mut options = options;
         let given = options
             .params
@@ -127,7 +133,9 @@ impl SmartFlows {
         let nonce = match given {
             Some(nonce) => Some(nonce),
             None if parts.scope.contains(&Scope::OpenId) => {
-                let nonce = State::generate()?.expose_secret().to_owned();
+                let nonce = State::generate_with_rng(&mut random)?
+                    .expose_secret()
+                    .to_owned();
                 options.params.push(("nonce".to_owned(), nonce.clone()));
                 Some(nonce)
             }
