@@ -11,7 +11,7 @@
 
 use std::fs;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,7 @@ pub(crate) fn run_launcher(dir: &Path) -> Result<(), Error> {
     })?;
     let work = target_directory()?.join("launcher");
     let src = work.join("src");
-    copy_tree(dir, &src).map_err(|error| {
+    crate::util::copy_tree(dir, &src).map_err(|error| {
         Error::Failed(format!(
             "copying {} to {}: {error}",
             dir.display(),
@@ -118,27 +118,6 @@ fn install(src: &Path, lock: &[u8]) -> Result<(), Error> {
     )?;
     fs::write(&stamp, wanted)
         .map_err(|error| Error::Failed(format!("writing {}: {error}", stamp.display())))
-}
-
-/// Copies `from` into `to`, leaving out `node_modules` and `.git` (and keeping an installed
-/// `node_modules` in `to`).
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == "node_modules" || name == ".git" {
-            continue;
-        }
-        let target: PathBuf = to.join(&name);
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 fn free_port() -> Result<u16, Error> {

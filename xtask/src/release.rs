@@ -128,7 +128,23 @@ fn install_cli(
         );
         return Ok(());
     }
-    let source = unpacked.join(format!("smart-cli-{version}"));
+    // Outside the workspace: under `target/`, cargo would take the package for an unlisted
+    // member of this repository's workspace and refuse to install it.
+    let packaged = unpacked.join(format!("smart-cli-{version}"));
+    let outside = std::env::temp_dir().join(format!("smart-cli-install-{}", std::process::id()));
+    let source = outside.join(format!("smart-cli-{version}"));
+    if outside.exists() {
+        std::fs::remove_dir_all(&outside).map_err(|error| {
+            Error::Failed(format!("cannot empty {}: {error}", outside.display()))
+        })?;
+    }
+    crate::util::copy_tree(&packaged, &source).map_err(|error| {
+        Error::Failed(format!(
+            "copying {} to {}: {error}",
+            packaged.display(),
+            source.display()
+        ))
+    })?;
     let root = target.join("install-root");
     let mut command = cargo();
     command
@@ -140,7 +156,9 @@ fn install_cli(
     for arg in patch_args(order, version, unpacked) {
         command.arg(arg);
     }
-    run("cargo install smart-cli (from the packages)", &mut command)?;
+    let installed = run("cargo install smart-cli (from the packages)", &mut command);
+    let _ = std::fs::remove_dir_all(&outside);
+    installed?;
     let smart = root.join("bin").join("smart");
     let printed = output(
         "smart --version",

@@ -1,6 +1,7 @@
 //! Running commands and finding the workspace.
 
 use std::fmt;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -114,4 +115,25 @@ pub(crate) fn target_directory() -> Result<PathBuf, Error> {
         .as_str()
         .map(PathBuf::from)
         .ok_or_else(|| Error::Failed("cargo metadata: no `target_directory`".to_owned()))
+}
+
+/// Copies `from` into `to`, leaving out `node_modules` and `.git` (and keeping an installed
+/// `node_modules` in `to`).
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name == "node_modules" || name == ".git" {
+            continue;
+        }
+        let target = to.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
