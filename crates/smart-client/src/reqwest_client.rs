@@ -91,7 +91,9 @@ impl ReqwestClient {
         if let Some(headers) = builder.headers_mut() {
             *headers = std::mem::take(response.headers_mut());
         }
-        let mut body = Vec::new();
+        // The announced length (already held to the limit) saves the regrowing.
+        let announced = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
         while let Some(chunk) = response.chunk().await.map_err(convert)? {
             if body.len() as u64 + chunk.len() as u64 > limit {
                 return Err(too_large(limit));

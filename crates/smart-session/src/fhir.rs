@@ -24,6 +24,20 @@ fn fhir_error(source: ClientError) -> SessionError {
     }
 }
 
+/// A read's answer as a JSON object; the error names `path` (shown safely, worked out only
+/// on that path).
+fn read_resource(
+    path: &str,
+    response: &http::Response<Vec<u8>>,
+) -> Result<Map<String, Value>, SessionError> {
+    if response.status().is_success()
+        && let Ok(object) = smart_core::json::parse_object(response.body())
+    {
+        return Ok(object);
+    }
+    read_fhir_json(&display_url(path), response).map_err(fhir_error)
+}
+
 /// Whether the server rejected the token itself (so one refresh and one retry may help).
 fn rejected(response: &http::Response<Vec<u8>>) -> bool {
     response.status() == http::StatusCode::UNAUTHORIZED
@@ -139,7 +153,7 @@ impl<C: FhirSource> Session<C> {
     /// that is not a JSON object.
     pub fn read(&self, path: &str) -> Result<Map<String, Value>, SessionError> {
         let response = self.fhir_request(http::Method::GET, path, None)?;
-        read_fhir_json(&display_url(path), &response).map_err(fhir_error)
+        read_resource(path, &response)
     }
 
     /// The pages of a search (`Observation?patient=123&_sort=-date`): each item is one
@@ -232,7 +246,7 @@ impl<C: AsyncFhirSource> AsyncSession<C> {
     /// As [`Session::read`].
     pub async fn read(&self, path: &str) -> Result<Map<String, Value>, SessionError> {
         let response = self.fhir_request(http::Method::GET, path, None).await?;
-        read_fhir_json(&display_url(path), &response).map_err(fhir_error)
+        read_resource(path, &response)
     }
 
     /// As [`Session::search`]: call [`AsyncBundlePages::next_page`] for each page.

@@ -105,10 +105,18 @@ impl SmartFlows {
                 url
             }
         };
-        let root = base.append_path("");
-        let below = candidate.path().starts_with(root.path())
-            || candidate.path() == root.path().trim_end_matches('/');
-        if candidate.origin() == base.url().origin() && below {
+        // The base's path as a directory (`/r4/`), and its origin: compared part by part, as
+        // `Url::origin` would, without building either (both are http or https URLs).
+        let base_path = base.url().path().trim_end_matches('/');
+        let below = candidate.path() == base_path
+            || candidate
+                .path()
+                .strip_prefix(base_path)
+                .is_some_and(|rest| rest.starts_with('/'));
+        let same_origin = candidate.scheme() == base.url().scheme()
+            && candidate.host() == base.url().host()
+            && candidate.port_or_known_default() == base.url().port_or_known_default();
+        if same_origin && below {
             Ok(candidate)
         } else {
             Err(foreign(candidate.as_str()))
