@@ -97,15 +97,7 @@ fn page(launch_url: &str) -> HttpResponse {
          placeholder=\"http://127.0.0.1:8080/launch\"></label><label>Patient <select name=\"patient\" id=\"patient\">",
         escape_html(launch_url)
     );
-    for patient in &demo::PATIENTS {
-        let _ = write!(
-            page,
-            "<option value=\"{}\">{} ({})</option>",
-            escape_html(patient.id),
-            escape_html(patient.name),
-            escape_html(patient.id)
-        );
-    }
+    crate::login::patient_options(&mut page);
     page.push_str(
         "</select></label><label><input type=\"checkbox\" name=\"encounter\" value=\"1\" checked> \
          with the patient's current encounter</label>\

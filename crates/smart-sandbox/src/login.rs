@@ -152,15 +152,7 @@ pub(crate) fn consent_page(
         );
     } else if picks_patient {
         page.push_str("<p><label>Patient: <select name=\"patient\" id=\"patient\">");
-        for patient in &demo::PATIENTS {
-            let _ = write!(
-                page,
-                "<option value=\"{}\">{} ({})</option>",
-                escape_html(patient.id),
-                escape_html(patient.name),
-                escape_html(patient.id)
-            );
-        }
+        patient_options(&mut page);
         page.push_str("</select></label></p>");
     }
     page.push_str(
@@ -189,5 +181,19 @@ fn redirect_origin(redirect_uri: &str) -> String {
         Ok(url) if url.origin().is_tuple() => url.origin().ascii_serialization(),
         Ok(url) => format!("{}:", url.scheme()),
         Err(_) => String::new(),
+    }
+}
+
+/// The `<option>`s of a patient picker: every demo patient (the consent page's and the
+/// launcher's).
+pub(crate) fn patient_options(page: &mut String) {
+    for patient in &demo::PATIENTS {
+        let _ = write!(
+            page,
+            "<option value=\"{}\">{} ({})</option>",
+            escape_html(patient.id),
+            escape_html(patient.name),
+            escape_html(patient.id)
+        );
     }
 }

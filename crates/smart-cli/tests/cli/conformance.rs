@@ -4,6 +4,29 @@ use smart_sandbox::{RegisteredClient, Sandbox, SandboxConfig, demo};
 
 use super::{run, scratch, smart, stderr, stdout};
 
+/// `smart demo --table --auto-approve` against `sandbox` with `profile` as the clients file
+/// (written to `clients`) and the secret `env` (name, value) in the environment.
+fn demo_against(
+    sandbox: &Sandbox,
+    clients: &std::path::Path,
+    profile: &str,
+    env: (&str, &str),
+) -> std::process::Output {
+    std::fs::write(clients, profile).unwrap();
+    run(smart()
+        .args([
+            "--allow-insecure-localhost",
+            "demo",
+            "--table",
+            "--auto-approve",
+        ])
+        .arg("--server")
+        .arg(sandbox.base_url())
+        .arg("--clients")
+        .arg(clients)
+        .env(env.0, env.1))
+}
+
 #[test]
 fn table_rows_all_pass_against_the_sandbox() {
     let output = run(smart().args(["demo", "--table"]));
@@ -153,19 +176,12 @@ fn a_client_secret_post_client_in_a_profile() {
         .to_string()
     };
     let run_with = |method: &str| {
-        std::fs::write(&clients, profile(method)).unwrap();
-        run(smart()
-            .args([
-                "--allow-insecure-localhost",
-                "demo",
-                "--table",
-                "--auto-approve",
-            ])
-            .arg("--server")
-            .arg(sandbox.base_url())
-            .arg("--clients")
-            .arg(&clients)
-            .env("POST_APP_SECRET", "post-app-secret"))
+        demo_against(
+            &sandbox,
+            &clients,
+            &profile(method),
+            ("POST_APP_SECRET", "post-app-secret"),
+        )
     };
     let output = run_with("client_secret_post");
     let text = stdout(&output);
@@ -208,19 +224,12 @@ fn an_ehr_launch_from_the_servers_launcher_page() {
         .to_string()
     };
     let run_with = |ehr_launch: serde_json::Value| {
-        std::fs::write(&clients, profile(ehr_launch)).unwrap();
-        run(smart()
-            .args([
-                "--allow-insecure-localhost",
-                "demo",
-                "--table",
-                "--auto-approve",
-            ])
-            .arg("--server")
-            .arg(sandbox.base_url())
-            .arg("--clients")
-            .arg(&clients)
-            .env("SYMMETRIC_SECRET", demo::SYMMETRIC_CLIENT_SECRET))
+        demo_against(
+            &sandbox,
+            &clients,
+            &profile(ehr_launch),
+            ("SYMMETRIC_SECRET", demo::SYMMETRIC_CLIENT_SECRET),
+        )
     };
     let launcher = format!(
         "{}/launcher?go=1&launch_url={{launch_uri}}",

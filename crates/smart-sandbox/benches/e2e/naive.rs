@@ -1,7 +1,7 @@
 //! The naive reference client: a plain ureq agent posting the form and reading the answer
 //! into a `serde_json::Value`; Backend Services assertions signed with ring.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -10,15 +10,9 @@ use smart_client::token::CLIENT_ASSERTION_TYPE;
 use smart_client::ureq;
 use smart_sandbox::demo;
 
-pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .proxy(None)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
+/// The naive client's agent: plain ureq, no redirects, no proxy, a 10 s timeout (the tests'
+/// browser agent is exactly that).
+pub(crate) use test_support::browser::agent;
 
 /// The naive client's token request: post the form, read the answer as a JSON value.
 pub(crate) fn post_token(agent: &ureq::Agent, url: &str, form: &[(&str, &str)]) -> Value {
