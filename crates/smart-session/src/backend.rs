@@ -153,12 +153,18 @@ impl Drop for Abandon<'_> {
 /// `Arc`).
 ///
 /// ```no_run
+/// use smart_client::jwt::PrivateKey;
 /// use smart_client::{ClientConfig, ClientType, SmartClient};
 /// use smart_session::{BackendTokenCache, SessionConfig};
 /// use smart_token::scope::ScopeSet;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let config: ClientConfig = unimplemented!();
+/// let key = PrivateKey::from_pem(&std::fs::read_to_string("backend-key.pem")?)?;
+/// let config = ClientConfig::builder("https://ehr.example.com/fhir")
+///     .client_id("my-backend")
+///     .private_key(key)
+///     .kid("backend-key-1")
+///     .build()?;
 /// let client = SmartClient::new(config, ClientType::ConfidentialAsymmetric)?;
 /// let cache = BackendTokenCache::new(client, SessionConfig::new());
 /// let scopes = ScopeSet::parse("system/Patient.rs system/Observation.rs")?;
