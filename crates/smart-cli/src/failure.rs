@@ -3,7 +3,6 @@
 
 use serde_json::json;
 use smart_client::ClientError;
-use smart_client::core::is_unsafe_char;
 use smart_client::token::{OAuthError, TokenError};
 
 use crate::messages;
@@ -117,22 +116,9 @@ impl Failure {
     }
 }
 
-/// An error and its causes on one line: `what failed: why: why`, without repeating a cause its
-/// parent already printed, and with line breaks flattened so the error stays one line.
+/// An error and its causes on one line (`what failed: why: why`, safe for a terminal).
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !cause_text.is_empty() && !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text.chars()
-        .map(|c| if is_unsafe_char(c) { ' ' } else { c })
-        .collect()
+    smart_core::error_line(error)
 }
 
 fn oauth_fields(error: &OAuthError) -> Option<OAuthFields> {

@@ -117,25 +117,7 @@ impl std::fmt::Debug for Profile<'_> {
 
 /// The error and its causes, as one line safe for a terminal.
 pub(crate) fn error_text(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !cause_text.is_empty() && !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text.chars()
-        .map(|c| {
-            if smart_client::core::is_unsafe_char(c) {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    smart_client::core::error_line(error)
 }
 
 /// What a call that should have been refused did, as a sentence (never a `Debug` dump).

@@ -33,7 +33,7 @@ pub use secret::{Secret, ct_eq};
 #[cfg_attr(docsrs, doc(cfg(feature = "url")))]
 pub use transport::{
     MAX_SERVER_TEXT, TransportPolicy, UrlError, UrlProblem, clean_server_text, display_text,
-    display_url, escape_text, is_unsafe_char,
+    display_url, error_line, escape_text, is_unsafe_char,
 };
 #[cfg(feature = "url")]
 #[cfg_attr(docsrs, doc(cfg(feature = "url")))]

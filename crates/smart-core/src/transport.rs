@@ -274,6 +274,34 @@ pub fn is_unsafe_char(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// An error and its causes on one line, safe for a terminal: `what failed: why: why`, a cause
+/// its parent's text already holds left out, and every character [`is_unsafe_char`] names
+/// (line breaks included) turned into a space, so the error stays one line.
+///
+/// ```
+/// use smart_core::error_line;
+///
+/// let cause = std::io::Error::other("refused\nat once");
+/// let error = std::io::Error::other(cause);
+/// assert_eq!(error_line(&error), "refused at once");
+/// ```
+#[must_use]
+pub fn error_line(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text.chars()
+        .map(|c| if is_unsafe_char(c) { ' ' } else { c })
+        .collect()
+}
+
 /// Text from a server or a file, as it may be shown to a person (a terminal, a log line, a web
 /// page): every character [`is_unsafe_char`] names is escaped (`\n`, `\u{1b}`, `\u{202e}`),
 /// so the text can neither move the cursor, change colours, start a forged line, nor reorder
