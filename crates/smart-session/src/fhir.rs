@@ -24,20 +24,6 @@ fn fhir_error(source: ClientError) -> SessionError {
     }
 }
 
-/// A read's answer as a JSON object; the error names `path` (shown safely, worked out only
-/// on that path).
-fn read_resource(
-    path: &str,
-    response: &http::Response<Vec<u8>>,
-) -> Result<Map<String, Value>, SessionError> {
-    if response.status().is_success()
-        && let Ok(object) = smart_core::json::parse_object(response.body())
-    {
-        return Ok(object);
-    }
-    read_fhir_json(&display_url(path), response).map_err(fhir_error)
-}
-
 /// Whether the server rejected the token itself (so one refresh and one retry may help).
 fn rejected(response: &http::Response<Vec<u8>>) -> bool {
     response.status() == http::StatusCode::UNAUTHORIZED
@@ -96,7 +82,7 @@ impl Paging {
         url: &str,
         response: &http::Response<Vec<u8>>,
     ) -> Result<Map<String, Value>, SessionError> {
-        let bundle = read_fhir_json(&display_url(url), response).map_err(fhir_error)?;
+        let bundle = read_fhir_json(url, response).map_err(fhir_error)?;
         if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
             return Err(SessionError::NotABundle {
                 url: display_url(url),
@@ -153,7 +139,7 @@ impl<C: FhirSource> Session<C> {
     /// that is not a JSON object.
     pub fn read(&self, path: &str) -> Result<Map<String, Value>, SessionError> {
         let response = self.fhir_request(http::Method::GET, path, None)?;
-        read_resource(path, &response)
+        read_fhir_json(path, &response).map_err(fhir_error)
     }
 
     /// The pages of a search (`Observation?patient=123&_sort=-date`): each item is one
@@ -246,7 +232,7 @@ impl<C: AsyncFhirSource> AsyncSession<C> {
     /// As [`Session::read`].
     pub async fn read(&self, path: &str) -> Result<Map<String, Value>, SessionError> {
         let response = self.fhir_request(http::Method::GET, path, None).await?;
-        read_resource(path, &response)
+        read_fhir_json(path, &response).map_err(fhir_error)
     }
 
     /// As [`Session::search`]: call [`AsyncBundlePages::next_page`] for each page.

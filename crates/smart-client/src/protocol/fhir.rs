@@ -40,12 +40,12 @@ impl SmartFlows {
     /// Errors: [`ClientError::Fhir`] for a non-2xx status (401 says to refresh or
     /// re-authorize), [`ClientError::FhirBody`] for an answer that is not a JSON object.
     pub fn read_resource(&self, token: &AccessToken, path: &str) -> Flow<Map<String, Value>> {
-        let url = self.fhir_url(path).map(|url| display_url(url.as_str()));
-        let fetch = self.fhir_fetch(token, http::Method::GET, path, None);
-        Flow::new(fetch.and_then(|next| {
-            let url = url?;
+        let read = self.fhir_url(path).and_then(|url| {
+            let next = self.fetch_url(token, http::Method::GET, &url, None)?;
+            let url = String::from(url);
             next.map(move |response| read_json(&url, &response))
-        }))
+        });
+        Flow::new(read)
     }
 
     fn fhir_fetch(
@@ -55,7 +55,17 @@ impl SmartFlows {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Next<http::Response<Vec<u8>>>, ClientError> {
-        let url = self.fhir_url(path)?;
+        self.fetch_url(token, method, &self.fhir_url(path)?, body)
+    }
+
+    /// The request to `url` (already held below the FHIR base by [`SmartFlows::fhir_url`]).
+    fn fetch_url(
+        &self,
+        token: &AccessToken,
+        method: http::Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Next<http::Response<Vec<u8>>>, ClientError> {
         let mut request = http::Request::builder()
             .method(method)
             .uri(url.as_str())
@@ -126,7 +136,8 @@ impl SmartFlows {
 
 /// A FHIR answer as a JSON object, or the typed error of its status or body: what
 /// [`SmartFlows::read_resource`] ends with, for code that sent the request itself (a session
-/// that retried it after a refresh). `url` names the request in the error.
+/// that retried it after a refresh). `url` names the request in the error, shown through
+/// [`display_url`] (worked out only for an error, so pass it as it is).
 ///
 /// # Errors
 ///
@@ -138,12 +149,12 @@ pub fn read_json(
 ) -> Result<Map<String, Value>, ClientError> {
     if !response.status().is_success() {
         return Err(ClientError::Fhir {
-            url: url.to_owned(),
+            url: display_url(url),
             status: response.status().as_u16(),
         });
     }
     parse_object(response.body()).map_err(|reason| ClientError::FhirBody {
-        url: url.to_owned(),
+        url: display_url(url),
         reason,
     })
 }
