@@ -280,7 +280,8 @@ pub struct AuthorizationRequest {
     pub(crate) method: AuthorizeMethod,
     pub(crate) url: Url,
     pub(crate) form: Vec<(String, String)>,
-    pub(crate) pending: PendingAuthorization,
+    /// Boxed: the request travels through every flow step and async future by value.
+    pub(crate) pending: Box<PendingAuthorization>,
 }
 
 impl AuthorizationRequest {
@@ -344,7 +345,7 @@ impl AuthorizationRequest {
     /// The pending authorization, taken out to be stored.
     #[must_use]
     pub fn into_pending(self) -> PendingAuthorization {
-        self.pending
+        *self.pending
     }
 }
 
@@ -571,7 +572,7 @@ mod tests {
                 "scope".to_owned(),
                 "\"><script>alert(1)</script>".to_owned(),
             )],
-            pending: PendingAuthorization {
+            pending: Box::new(PendingAuthorization {
                 state: State::generate().unwrap(),
                 verifier: PkceVerifier::generate().unwrap(),
                 client_id: ClientId::parse("app").unwrap(),
@@ -583,7 +584,7 @@ mod tests {
                 nonce: None,
                 launch: None,
                 issued_at: 0,
-            },
+            }),
         };
         let page = request.html();
         assert!(!page.contains("<script>"), "{page}");
@@ -601,7 +602,7 @@ mod tests {
             ))
             .unwrap(),
             form: Vec::new(),
-            pending: PendingAuthorization {
+            pending: Box::new(PendingAuthorization {
                 state,
                 verifier: PkceVerifier::generate().unwrap(),
                 client_id: ClientId::parse("app").unwrap(),
@@ -613,7 +614,7 @@ mod tests {
                 nonce: None,
                 launch: None,
                 issued_at: 0,
-            },
+            }),
         };
         let text = format!("{request:?} {request:#?}");
         assert!(!text.contains(&secret), "{text}");

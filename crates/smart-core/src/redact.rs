@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use url::form_urlencoded;
-
 use crate::secret::Secret;
 
 /// What replaces a secret found in server text.
@@ -36,8 +34,10 @@ pub const REDACTED: &str = "[redacted]";
 /// ```
 #[derive(Clone, Default)]
 pub struct Redactions {
-    /// Every form of every secret, longest first, no duplicates, none empty.
-    values: Vec<Secret<String>>,
+    /// Every recorded value as given (none empty, no duplicates), and whether its encoded
+    /// forms count too. The encoded forms are made only when a text is redacted: recording
+    /// costs a request no encoding.
+    entries: Vec<(Secret<String>, bool)>,
 }
 
 impl Redactions {
@@ -50,38 +50,34 @@ impl Redactions {
     /// Records `value` as sent: raw, form-urlencoded and percent-encoded. An empty value is
     /// ignored.
     pub fn secret(&mut self, value: &str) -> &mut Self {
-        self.exact(value);
-        let form =
-            Secret::<String>::new(form_urlencoded::byte_serialize(value.as_bytes()).collect());
-        self.exact(form.expose_secret());
-        let percent = Secret::new(form.expose_secret().replace('+', "%20"));
-        self.exact(percent.expose_secret());
-        self
+        self.record(value, true)
     }
 
     /// Records exactly `value` (no other encoding). An empty value is ignored.
     pub fn exact(&mut self, value: &str) -> &mut Self {
-        if value.is_empty()
-            || self
-                .values
-                .iter()
-                .any(|known| known.expose_secret() == value)
-        {
+        self.record(value, false)
+    }
+
+    fn record(&mut self, value: &str, encoded: bool) -> &mut Self {
+        if value.is_empty() {
             return self;
         }
-        let at = self
-            .values
-            .iter()
-            .position(|known| known.expose_secret().len() < value.len())
-            .unwrap_or(self.values.len());
-        self.values.insert(at, Secret::new(value.to_owned()));
+        if let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|(known, _)| known.expose_secret() == value)
+        {
+            entry.1 |= encoded;
+            return self;
+        }
+        self.entries.push((Secret::new(value.to_owned()), encoded));
         self
     }
 
     /// Adds every value of `other`.
     pub fn extend(&mut self, other: &Self) -> &mut Self {
-        for value in &other.values {
-            self.exact(value.expose_secret());
+        for (value, encoded) in &other.entries {
+            self.record(value.expose_secret(), *encoded);
         }
         self
     }
@@ -89,7 +85,33 @@ impl Redactions {
     /// Whether nothing is recorded.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.entries.is_empty()
+    }
+
+    /// Every form of every recorded value, longest first, no duplicates, none empty.
+    fn forms(&self) -> Vec<Secret<String>> {
+        let mut forms: Vec<Secret<String>> = Vec::new();
+        let mut add = |form: Secret<String>| {
+            if !form.expose_secret().is_empty()
+                && !forms
+                    .iter()
+                    .any(|known| known.expose_secret() == form.expose_secret())
+            {
+                forms.push(form);
+            }
+        };
+        for (value, encoded) in &self.entries {
+            add(value.clone());
+            if *encoded {
+                let form = Secret::new(crate::form::encode_component(value.expose_secret()));
+                let percent = Secret::new(form.expose_secret().replace('+', "%20"));
+                add(form);
+                add(percent);
+            }
+        }
+        // Stable: among values of one length, the first recorded stays first.
+        forms.sort_by_key(|form| core::cmp::Reverse(form.expose_secret().len()));
+        forms
     }
 
     /// `text` with every recorded value replaced by `[redacted]`, longest value first (so a
@@ -98,7 +120,10 @@ impl Redactions {
     #[must_use]
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        for value in &self.values {
+        if self.entries.is_empty() {
+            return out;
+        }
+        for value in &self.forms() {
             let value = value.expose_secret();
             if out.contains(value.as_str()) {
                 out = out.replace(value.as_str(), REDACTED);
@@ -110,9 +135,8 @@ impl Redactions {
 
 impl fmt::Debug for Redactions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { values } = self;
         f.debug_struct("Redactions")
-            .field("values", &values.len())
+            .field("values", &self.forms().len())
             .finish()
     }
 }

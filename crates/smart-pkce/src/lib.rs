@@ -18,6 +18,9 @@ pub const MAX_VERIFIER_LEN: usize = 128;
 pub const STATE_LEN: usize = 32;
 /// Longest state [`State::parse`] accepts.
 pub const MAX_STATE_LEN: usize = 512;
+/// The `code_challenge_method` of every challenge this crate makes: `S256` (SHA-256; `plain`
+/// is never used).
+pub const CHALLENGE_METHOD: &str = "S256";
 
 /// What can go wrong making or checking a verifier or state. Messages never contain the value.
 // `Display` and `Error` are written by hand (below), not derived with thiserror, so that this
@@ -267,7 +270,7 @@ impl PkceChallenge {
     /// The method, for the `code_challenge_method` parameter: always `S256`.
     #[must_use]
     pub fn method(&self) -> &'static str {
-        "S256"
+        CHALLENGE_METHOD
     }
 
     /// Whether `verifier` is the one this challenge was made from, compared in constant time.

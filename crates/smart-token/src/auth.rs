@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use base64ct::{Base64, Encoding};
 use http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use smart_core::url::form_urlencoded;
 use smart_core::{ClientId, Redactions, TokenUrl};
 #[cfg(feature = "private-key-jwt")]
 use smart_core::{Clock, OsRandom, RandomSource, SystemClock};
@@ -28,12 +27,48 @@ enum BasicEncoding {
     FormUrlEncoded,
 }
 
+/// A `client_secret_basic` header, and every secret it carries for [`Redactions`].
+#[derive(Clone)]
+struct BasicHeader {
+    header: HeaderValue,
+    redactions: Redactions,
+}
+
+impl BasicHeader {
+    fn new(client_id: &ClientId, secret: &ClientSecret, encoding: BasicEncoding) -> Self {
+        let credentials = match encoding {
+            BasicEncoding::Raw => format!("{}:{}", client_id.as_str(), secret.expose_secret()),
+            BasicEncoding::FormUrlEncoded => format!(
+                "{}:{}",
+                smart_core::form::encode_component(client_id.as_str()),
+                smart_core::form::encode_component(secret.expose_secret())
+            ),
+        };
+        let credentials = smart_core::Secret::new(credentials);
+        let encoded = smart_core::Secret::new(Base64::encode_string(
+            credentials.expose_secret().as_bytes(),
+        ));
+        let mut redactions = Redactions::new();
+        redactions
+            .secret(secret.expose_secret())
+            .exact(credentials.expose_secret())
+            .exact(encoded.expose_secret());
+        let value = smart_core::Secret::new(format!("Basic {}", encoded.expose_secret()));
+        let mut header = HeaderValue::from_str(value.expose_secret())
+            .expect("base64 output is visible ASCII, which header values accept");
+        header.set_sensitive(true);
+        Self { header, redactions }
+    }
+}
+
 #[derive(Clone)]
 enum Method {
     None,
     SecretBasic {
         secret: ClientSecret,
         encoding: BasicEncoding,
+        /// The header and the secrets in it, made once (every request sends the same).
+        prepared: BasicHeader,
     },
     SecretPost {
         secret: ClientSecret,
@@ -128,11 +163,13 @@ impl ClientAuth {
     /// (the raw header could not be split; the RFC 6749 encoding escapes it).
     #[must_use]
     pub fn client_secret_basic(client_id: ClientId, secret: ClientSecret) -> Self {
+        let prepared = BasicHeader::new(&client_id, &secret, BasicEncoding::Raw);
         Self {
             client_id,
             method: Method::SecretBasic {
                 secret,
                 encoding: BasicEncoding::Raw,
+                prepared,
             },
         }
     }
@@ -181,8 +218,14 @@ impl ClientAuth {
     /// when the secret has characters such as `+`, `/` or `=`. No effect on other methods.
     #[must_use]
     pub fn with_rfc6749_basic_encoding(mut self) -> Self {
-        if let Method::SecretBasic { encoding, .. } = &mut self.method {
+        if let Method::SecretBasic {
+            secret,
+            encoding,
+            prepared,
+        } = &mut self.method
+        {
             *encoding = BasicEncoding::FormUrlEncoded;
+            *prepared = BasicHeader::new(&self.client_id, secret, *encoding);
         }
         self
     }
@@ -245,7 +288,11 @@ impl ClientAuth {
         let _ = audience;
         match &self.method {
             Method::None => form.push(("client_id".into(), self.client_id.as_str().into())),
-            Method::SecretBasic { secret, encoding } => {
+            Method::SecretBasic {
+                secret,
+                encoding,
+                prepared,
+            } => {
                 if secret.expose_secret().trim().is_empty() {
                     return Err(TokenError::EmptyClientSecret {
                         method: AuthMethod::ClientSecretBasic,
@@ -254,31 +301,8 @@ impl ClientAuth {
                 if *encoding == BasicEncoding::Raw && self.client_id.as_str().contains(':') {
                     return Err(TokenError::AmbiguousBasicCredentials);
                 }
-                let credentials = match encoding {
-                    BasicEncoding::Raw => {
-                        format!("{}:{}", self.client_id.as_str(), secret.expose_secret())
-                    }
-                    BasicEncoding::FormUrlEncoded => format!(
-                        "{}:{}",
-                        form_urlencoded::byte_serialize(self.client_id.as_str().as_bytes())
-                            .collect::<String>(),
-                        form_urlencoded::byte_serialize(secret.expose_secret().as_bytes())
-                            .collect::<String>()
-                    ),
-                };
-                let credentials = smart_core::Secret::new(credentials);
-                let encoded = smart_core::Secret::new(Base64::encode_string(
-                    credentials.expose_secret().as_bytes(),
-                ));
-                redactions
-                    .secret(secret.expose_secret())
-                    .exact(credentials.expose_secret())
-                    .exact(encoded.expose_secret());
-                let mut value =
-                    HeaderValue::from_str(&format!("Basic {}", encoded.expose_secret()))
-                        .expect("base64 output is visible ASCII, which header values accept");
-                value.set_sensitive(true);
-                headers.insert(AUTHORIZATION, value);
+                redactions.extend(&prepared.redactions);
+                headers.insert(AUTHORIZATION, prepared.header.clone());
             }
             Method::SecretPost { secret } => {
                 if secret.expose_secret().trim().is_empty() {
@@ -332,7 +356,9 @@ impl fmt::Debug for ClientAuth {
         debug.field("client_id", client_id);
         match method {
             Method::None => debug.field("method", &"none"),
-            Method::SecretBasic { secret, encoding } => debug
+            Method::SecretBasic {
+                secret, encoding, ..
+            } => debug
                 .field("method", &"client_secret_basic")
                 .field("secret", secret)
                 .field("encoding", encoding),
@@ -406,9 +432,10 @@ mod tests {
             .build(&token_url, &auth)
             .unwrap();
         let body = String::from_utf8(request.body().clone()).unwrap();
-        let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
-            .into_owned()
-            .collect();
+        let fields: Vec<(String, String)> =
+            smart_core::url::form_urlencoded::parse(body.as_bytes())
+                .into_owned()
+                .collect();
         assert!(fields.contains(&(
             "client_assertion".into(),
             "c1|https://ehr.example/token".into()

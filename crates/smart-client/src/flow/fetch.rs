@@ -49,7 +49,11 @@ impl Fetch {
         Self {
             raw_url: request.uri().to_string(),
             method: request.method().clone(),
-            headers: request.headers().clone(),
+            // Only a followed redirect needs the headers again.
+            headers: match redirects {
+                Redirects::FollowGet(_) => request.headers().clone(),
+                Redirects::Refuse(_) => http::HeaderMap::new(),
+            },
             request: Some(request),
             redirects,
             limit,
@@ -90,30 +94,36 @@ impl Fetch {
         answer: Result<http::Response<Vec<u8>>, TransportError>,
     ) -> Result<Outcome, ClientError> {
         let method = &self.method;
-        let url = display_url(&self.raw_url);
         let limit = self.limit;
+        // The URL is shown (redacted) only in an error or a debug line: a successful answer
+        // costs no URL parse.
         let response = answer.map_err(|source| {
+            let url = display_url(&self.raw_url);
             log::debug!("{method} {url} failed: {source}");
             if source.kind() == TransportErrorKind::BodyTooLarge {
-                ClientError::ResponseTooLarge {
-                    url: url.clone(),
-                    limit,
-                }
+                ClientError::ResponseTooLarge { url, limit }
             } else {
-                ClientError::Network {
-                    url: url.clone(),
-                    source,
-                }
+                ClientError::Network { url, source }
             }
         })?;
-        log::debug!("{method} {url} -> {}", response.status().as_u16());
+        if log::log_enabled!(log::Level::Debug) {
+            log::debug!(
+                "{method} {} -> {}",
+                display_url(&self.raw_url),
+                response.status().as_u16()
+            );
+        }
         if response.body().len() as u64 > limit {
-            return Err(ClientError::ResponseTooLarge { url, limit });
+            return Err(ClientError::ResponseTooLarge {
+                url: display_url(&self.raw_url),
+                limit,
+            });
         }
         let is_redirect = matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308);
         let Some(location) = response.headers().get(LOCATION).filter(|_| is_redirect) else {
             return Ok(Outcome::Response(response));
         };
+        let url = display_url(&self.raw_url);
         let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
         let target = Url::parse(&self.raw_url).and_then(|from| from.join(&location));
         let blocked = |to: String, reason: &'static str| ClientError::RedirectBlocked {

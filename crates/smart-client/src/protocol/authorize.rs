@@ -1,7 +1,9 @@
 //! The authorization request ([app-launch.html#obtain-authorization-code](https://hl7.org/fhir/smart-app-launch/STU2.2/app-launch.html#obtain-authorization-code)),
 //! the callback, and the code exchange.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
+
+use smart_core::url::Url;
 
 use smart_core::{ClientId, RedirectUri, display_url, unix_seconds};
 use smart_discovery::SmartConfiguration;
@@ -47,6 +49,8 @@ impl SmartFlows {
                 hint: crate::error::issuer_difference(iss, config.issuer.as_str()),
             });
         }
+        // Whether the `scope` parameter is the configured one, said once at build time.
+        let mut configured_scope = options.scopes.is_none();
         let mut scopes = options
             .scopes
             .clone()
@@ -56,6 +60,7 @@ impl SmartFlows {
             // An EHR launch needs the `launch` scope to receive its context (SHALL).
             if options.launch.is_some() && !scopes.contains(&Scope::Launch) {
                 scopes.insert(Scope::Launch);
+                configured_scope = false;
             }
             if scopes.contains(&Scope::OpenId)
                 && !cfg!(feature = "openid")
@@ -91,6 +96,7 @@ impl SmartFlows {
                 client_id,
                 redirect_uri,
                 scope,
+                configured_scope,
             };
             flows.build_request(&endpoint, parts, options)
         })
@@ -141,17 +147,48 @@ impl SmartFlows {
             }
             None => None,
         };
-        let params = self.authorization_params(
-            &parts,
-            &state,
-            &verifier,
-            options.launch.as_deref(),
-            options.params,
-        );
+        let launch = options.launch.as_deref();
+        let challenge = verifier.challenge();
+        let (url, form) = match options.method {
+            AuthorizeMethod::Get => {
+                let mut url = self.url_template(endpoint, &parts);
+                let mut query = url.query_pairs_mut();
+                self.request_params(
+                    &parts,
+                    true,
+                    &state,
+                    challenge.as_str(),
+                    launch,
+                    &options.params,
+                    |name, value| {
+                        query.append_pair(name, value);
+                    },
+                );
+                drop(query);
+                (url, Vec::new())
+            }
+            AuthorizeMethod::Post => {
+                let mut form = Vec::new();
+                let mut add =
+                    |name: &str, value: &str| form.push((name.to_owned(), value.to_owned()));
+                self.fixed_params(&parts, &mut add);
+                self.request_params(
+                    &parts,
+                    false,
+                    &state,
+                    challenge.as_str(),
+                    launch,
+                    &options.params,
+                    add,
+                );
+                (endpoint.url().clone(), form)
+            }
+        };
         let Parts {
             client_id,
             redirect_uri,
             scope,
+            configured_scope: _,
         } = parts;
         let pending = PendingAuthorization {
             state,
@@ -172,52 +209,95 @@ impl SmartFlows {
             launch: options.launch,
             issued_at: unix_seconds(self.inner.clock.now()),
         };
-        let (url, form) = match options.method {
-            AuthorizeMethod::Get => {
-                // Keep any query the endpoint already has (safire drops it).
-                let mut url = endpoint.url().clone();
-                url.query_pairs_mut()
-                    .extend_pairs(params.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-                (url, Vec::new())
-            }
-            AuthorizeMethod::Post => (endpoint.url().clone(), params),
-        };
         Ok(AuthorizationRequest {
             method: options.method,
             url,
             form,
-            pending,
+            pending: Box::new(pending),
         })
     }
 
-    /// The authorization request's parameters, in the order the spec lists them, then the
-    /// caller's extra ones.
-    fn authorization_params(
+    /// The GET authorization URL's part that is the same for every request of this client
+    /// at `endpoint` (the endpoint's own query, kept: safire drops it, then the
+    /// [`SmartFlows::fixed_params`], and the configured `scope` when `parts` uses it), made
+    /// once and cloned after.
+    fn url_template(&self, endpoint: &smart_core::AuthorizeUrl, parts: &Parts) -> Url {
+        let scope = self
+            .inner
+            .scope_text
+            .as_deref()
+            .filter(|_| parts.configured_scope);
+        let mut cached = self
+            .inner
+            .authorize_template
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(template) = cached.as_ref()
+            && template.endpoint == endpoint.url().as_str()
+            && template.with_scope == scope.is_some()
+        {
+            return template.url.clone();
+        }
+        let mut url = endpoint.url().clone();
+        {
+            let mut query = url.query_pairs_mut();
+            self.fixed_params(parts, |name, value| {
+                query.append_pair(name, value);
+            });
+            if let Some(scope) = scope {
+                query.append_pair("scope", scope);
+            }
+        }
+        *cached = Some(UrlTemplate {
+            endpoint: endpoint.url().as_str().to_owned(),
+            with_scope: scope.is_some(),
+            url: url.clone(),
+        });
+        url
+    }
+
+    /// The parameters every authorization request of this client carries alike: the
+    /// configured `client_id`, `redirect_uri` and issuer (`aud`).
+    fn fixed_params(&self, parts: &Parts, mut add: impl FnMut(&str, &str)) {
+        add("response_type", "code");
+        add("client_id", parts.client_id.as_str());
+        add("redirect_uri", parts.redirect_uri.as_str());
+        add("aud", self.inner.config.issuer.as_str());
+        add("code_challenge_method", smart_pkce::CHALLENGE_METHOD);
+    }
+
+    /// The parameters of this request: `scope` (unless the configured one is `in_template`
+    /// already), `launch`, `state`, the PKCE challenge, then the caller's extra ones.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private step; the arguments are the request's own parts"
+    )]
+    fn request_params(
         &self,
         parts: &Parts,
+        in_template: bool,
         state: &State,
-        verifier: &PkceVerifier,
+        challenge: &str,
         launch: Option<&str>,
-        extra: Vec<(String, String)>,
-    ) -> Vec<(String, String)> {
-        let challenge = verifier.challenge();
-        let mut params: Vec<(String, String)> = vec![
-            ("response_type".into(), "code".into()),
-            ("client_id".into(), parts.client_id.as_str().into()),
-            ("redirect_uri".into(), parts.redirect_uri.as_str().into()),
-        ];
-        if let Some(launch) = launch {
-            params.push(("launch".into(), launch.into()));
+        extra: &[(String, String)],
+        mut add: impl FnMut(&str, &str),
+    ) {
+        match self.inner.scope_text.as_deref() {
+            Some(text) if parts.configured_scope => {
+                if !in_template {
+                    add("scope", text);
+                }
+            }
+            _ => add("scope", &parts.scope.to_string()),
         }
-        params.extend([
-            ("scope".into(), parts.scope.to_string()),
-            ("state".into(), state.expose_secret().into()),
-            ("aud".into(), self.inner.config.issuer.as_str().into()),
-            ("code_challenge".into(), challenge.as_str().into()),
-            ("code_challenge_method".into(), challenge.method().into()),
-        ]);
-        params.extend(extra);
-        params
+        if let Some(launch) = launch {
+            add("launch", launch);
+        }
+        add("state", state.expose_secret());
+        add("code_challenge", challenge);
+        for (name, value) in extra {
+            add(name, value);
+        }
     }
 
     /// Finishes an authorization: reads the callback (the full redirect URL, the request
@@ -301,9 +381,59 @@ impl SmartFlows {
     }
 }
 
+/// A GET authorization URL's fixed part, and what it was made for.
+pub(super) struct UrlTemplate {
+    endpoint: String,
+    with_scope: bool,
+    url: Url,
+}
+
 /// The three settings every authorization request needs.
 struct Parts {
     client_id: ClientId,
     redirect_uri: RedirectUri,
     scope: ScopeSet,
+    /// Whether `scope` is the configuration's, unchanged.
+    configured_scope: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClientConfig;
+    use crate::protocol::ClientType;
+
+    #[test]
+    fn the_url_template_follows_the_endpoint() {
+        let config = ClientConfig::builder("https://ehr.example/fhir")
+            .client_id("app")
+            .redirect_uri("https://app.example/cb")
+            .scopes("launch/patient openid")
+            .build()
+            .unwrap();
+        let flows = SmartFlows::new(config.clone(), ClientType::Public).unwrap();
+        let parts = || Parts {
+            client_id: config.client_id.clone().unwrap(),
+            redirect_uri: config.redirect_uri.clone().unwrap(),
+            scope: config.scopes.clone().unwrap(),
+            configured_scope: true,
+        };
+        let first = smart_core::AuthorizeUrl::parse("https://ehr.example/a?x=1").unwrap();
+        let second = smart_core::AuthorizeUrl::parse("https://other.example/b").unwrap();
+        let expected = "response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&aud=https%3A%2F%2Fehr.example%2Ffhir&code_challenge_method=S256&scope=launch%2Fpatient+openid";
+        let a = flows.url_template(&first, &parts());
+        assert_eq!(a.as_str(), format!("https://ehr.example/a?x=1&{expected}"));
+        assert_eq!(flows.url_template(&first, &parts()), a, "cached");
+        let b = flows.url_template(&second, &parts());
+        assert_eq!(b.as_str(), format!("https://other.example/b?{expected}"));
+        assert_eq!(flows.url_template(&first, &parts()), a, "made again");
+        let mut other_scope = parts();
+        other_scope.configured_scope = false;
+        let without = flows.url_template(&first, &other_scope);
+        assert_eq!(
+            without.as_str(),
+            a.as_str().replace("&scope=launch%2Fpatient+openid", ""),
+            "a request with other scopes gets a template without them"
+        );
+    }
 }

@@ -83,9 +83,39 @@ struct Inner {
     /// `private_key_jwt` for Backend Services, when a `client_id` and a key are configured.
     backend_auth: Option<ClientAuth>,
     clock: Arc<dyn Clock>,
+    /// The configured scopes as the `scope` parameter says them, made once.
+    scope_text: Option<String>,
+    /// The GET authorization URL's fixed part, and the endpoint it was made for.
+    authorize_template: Mutex<Option<authorize::UrlTemplate>>,
     discovered: Mutex<Option<Arc<SmartConfiguration>>>,
     #[cfg(feature = "openid")]
     identity: Mutex<Option<Arc<id_token::Identity>>>,
+}
+
+impl Inner {
+    /// Flows over these parts, with empty caches.
+    fn flows(
+        config: ClientConfig,
+        client_type: ClientType,
+        auth: Option<ClientAuth>,
+        backend_auth: Option<ClientAuth>,
+        clock: Arc<dyn Clock>,
+    ) -> SmartFlows {
+        SmartFlows {
+            inner: Arc::new(Self {
+                scope_text: config.scopes.as_ref().map(ToString::to_string),
+                config,
+                client_type,
+                auth,
+                backend_auth,
+                clock,
+                authorize_template: Mutex::new(None),
+                discovered: Mutex::new(None),
+                #[cfg(feature = "openid")]
+                identity: Mutex::new(None),
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for SmartFlows {
@@ -96,6 +126,8 @@ impl fmt::Debug for SmartFlows {
             auth,
             backend_auth,
             clock: _,
+            scope_text: _,
+            authorize_template: _,
             discovered,
             #[cfg(feature = "openid")]
                 identity: _,
@@ -143,18 +175,7 @@ impl SmartFlows {
     ) -> Result<Self, ConfigError> {
         let auth = client_auth(&config, client_type, &clock)?;
         let backend_auth = backend_auth(&config, &clock);
-        Ok(Self {
-            inner: Arc::new(Inner {
-                config,
-                client_type,
-                auth,
-                backend_auth,
-                clock,
-                discovered: Mutex::new(None),
-                #[cfg(feature = "openid")]
-                identity: Mutex::new(None),
-            }),
-        })
+        Ok(Inner::flows(config, client_type, auth, backend_auth, clock))
     }
 
     /// Flows that authenticate every token request (Backend Services ones included) with
@@ -180,18 +201,13 @@ impl SmartFlows {
         {
             return Err(ConfigError::ClientIdMismatch);
         }
-        Ok(Self {
-            inner: Arc::new(Inner {
-                config,
-                client_type,
-                auth: Some(auth.clone()),
-                backend_auth: Some(auth),
-                clock: Arc::new(SystemClock),
-                discovered: Mutex::new(None),
-                #[cfg(feature = "openid")]
-                identity: Mutex::new(None),
-            }),
-        })
+        Ok(Inner::flows(
+            config,
+            client_type,
+            Some(auth.clone()),
+            Some(auth),
+            Arc::new(SystemClock),
+        ))
     }
 
     /// The same flows with another clock; the caches start empty. Infallible: the
@@ -203,18 +219,13 @@ impl SmartFlows {
         let with_clock = |auth: &ClientAuth| auth.clone().with_clock(Arc::clone(&clock));
         #[cfg(not(feature = "private-key-jwt"))]
         let with_clock = ClientAuth::clone;
-        Self {
-            inner: Arc::new(Inner {
-                config: inner.config.clone(),
-                client_type: inner.client_type,
-                auth: inner.auth.as_ref().map(with_clock),
-                backend_auth: inner.backend_auth.as_ref().map(with_clock),
-                clock,
-                discovered: Mutex::new(None),
-                #[cfg(feature = "openid")]
-                identity: Mutex::new(None),
-            }),
-        }
+        Inner::flows(
+            inner.config.clone(),
+            inner.client_type,
+            inner.auth.as_ref().map(with_clock),
+            inner.backend_auth.as_ref().map(with_clock),
+            clock,
+        )
     }
 
     /// The configuration.

@@ -104,12 +104,12 @@ fn authorization_url_has_every_parameter_and_keeps_the_endpoint_query() {
             "response_type",
             "client_id",
             "redirect_uri",
-            "launch",
-            "scope",
-            "state",
             "aud",
-            "code_challenge",
             "code_challenge_method",
+            "scope",
+            "launch",
+            "state",
+            "code_challenge",
             "nonce"
         ]
     );
@@ -169,11 +169,11 @@ fn post_authorization_returns_the_form() {
             "response_type",
             "client_id",
             "redirect_uri",
+            "aud",
+            "code_challenge_method",
             "scope",
             "state",
-            "aud",
             "code_challenge",
-            "code_challenge_method",
             "nonce"
         ]
     );
