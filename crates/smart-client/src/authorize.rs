@@ -401,6 +401,28 @@ fn starts_with_scheme(text: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
+/// The query of an absolute callback URL, checked by the URL parser.
+///
+/// In visible ASCII (what a browser sends) the query is exactly the text between the first `?`
+/// and the `#` after it, so only the part before it goes through the parser (the query is the
+/// long part: code, state); its decoded pairs are the same as the parser's. Anything else
+/// (spaces, tabs, newlines, non-ASCII) is parsed whole.
+fn absolute_query(callback: &str) -> Result<std::borrow::Cow<'_, str>, ClientError> {
+    let invalid = || ClientError::Callback {
+        reason: "it is neither an absolute URL nor a query string",
+    };
+    if callback.bytes().all(|byte| byte.is_ascii_graphic()) {
+        let before_fragment = callback.split_once('#').map_or(callback, |(url, _)| url);
+        let (base, query) = before_fragment
+            .split_once('?')
+            .unwrap_or((before_fragment, ""));
+        Url::parse(base).map_err(|_| invalid())?;
+        return Ok(query.into());
+    }
+    let url = Url::parse(callback).map_err(|_| invalid())?;
+    Ok(url.query().unwrap_or_default().to_owned().into())
+}
+
 /// What came back on the redirect URI: read it with [`Callback::parse`], then check it
 /// against the [`PendingAuthorization`] with [`Callback::into_code`] (the `state` in
 /// constant time, the `iss` of RFC 9207, the server's error) to get the code.
@@ -460,23 +482,18 @@ impl Callback {
         // Absolute only when it starts with `scheme://`: a request target or a query may carry
         // unencoded URLs in its values (`?iss=https://ehr/auth`), which are not the start.
         let query = if starts_with_scheme(callback) {
-            let url = Url::parse(callback).map_err(|_| ClientError::Callback {
-                reason: "it is neither an absolute URL nor a query string",
-            })?;
-            url.query().unwrap_or_default().to_owned()
-        } else {
+            absolute_query(callback)?
+        } else if callback.starts_with(['/', '?']) {
             // A request target as a web server sees it (`/callback?code=...`) or `?code=...`:
-            // the query starts after the first `?`. Anything else is a bare query, whole: its
-            // values may hold unencoded URLs with a `?` of their own
-            // (`error=access_denied&error_uri=https://x/e?id=1`).
-            if callback.starts_with(['/', '?']) {
-                callback
-                    .split_once('?')
-                    .map_or("", |(_, query)| query)
-                    .to_owned()
-            } else {
-                callback.to_owned()
-            }
+            // the query starts after the first `?`.
+            callback
+                .split_once('?')
+                .map_or("", |(_, query)| query)
+                .into()
+        } else {
+            // Anything else is a bare query, whole: its values may hold unencoded URLs with a
+            // `?` of their own (`error=access_denied&error_uri=https://x/e?id=1`).
+            callback.into()
         };
         let mut parsed = Self {
             code: None,
@@ -637,6 +654,50 @@ mod tests {
         assert!(Callback::parse("https://app.example/cb?code=a&code=b&state=s").is_err());
         assert!(Callback::parse("https://app.example/cb?state=a&state=b").is_err());
         assert!(Callback::parse("http://[broken/cb?code=a").is_err());
+        assert!(Callback::parse("http://[broken/cb?code=a b").is_err());
+        assert!(Callback::parse("http://exa mple/cb?code=a").is_err());
+        // The ASCII shortcut and the whole parse read the same pairs.
+        for (text, code, state) in [
+            (
+                "https://app.example/cb?code=a%2Bb+c&state=s#f?code=x",
+                "a+b c",
+                "s",
+            ),
+            ("https://app.example/cb?code=a+b\tc&state=s", "a bc", "s"),
+            (
+                "https://app.example/cb?code=a b&state=\u{e9}",
+                "a b",
+                "\u{e9}",
+            ),
+            (
+                "https://app.example/cb?code=<\"'>&state=s%zz",
+                "<\"'>",
+                "s%zz",
+            ),
+            ("https://h.example?code=c&state=s", "c", "s"),
+        ] {
+            let callback = Callback::parse(text).unwrap();
+            assert_eq!(callback.code.unwrap().expose_secret(), code, "{text}");
+            assert_eq!(callback.state.as_deref(), Some(state), "{text}");
+            let whole: Vec<(String, String)> = smart_core::form::decode(
+                Url::parse(text)
+                    .unwrap()
+                    .query()
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
+            assert_eq!(
+                whole,
+                smart_core::form::decode(absolute_query(text).unwrap().as_bytes()),
+                "{text}"
+            );
+        }
+        assert!(
+            Callback::parse("https://app.example/cb#code=a&state=s")
+                .unwrap()
+                .code
+                .is_none()
+        );
         // Native apps' private-use schemes are absolute URLs too.
         let native = Callback::parse("com.example.app://cb?code=abc&state=s").unwrap();
         assert_eq!(native.code.unwrap().expose_secret(), "abc");

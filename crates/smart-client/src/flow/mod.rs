@@ -39,8 +39,9 @@ type Continuation<T> =
 pub(crate) enum Next<T> {
     /// Finished.
     Done(T),
-    /// One request (with its redirect policy), then the continuation.
-    Fetch(Fetch, Continuation<T>),
+    /// One request (with its redirect policy), then the continuation. Boxed, so that a flow
+    /// and the futures that hold one stay small (a finished flow moves by value).
+    Fetch(Box<Fetch>, Continuation<T>),
 }
 
 impl<T: Send + 'static> Next<T> {
@@ -49,7 +50,7 @@ impl<T: Send + 'static> Next<T> {
         fetch: Fetch,
         then: impl FnOnce(http::Response<Vec<u8>>) -> Result<Next<T>, ClientError> + Send + 'static,
     ) -> Self {
-        Self::Fetch(fetch, Box::new(then))
+        Self::Fetch(Box::new(fetch), Box::new(then))
     }
 
     /// Runs `then` on this flow's result, once it has one.
@@ -116,7 +117,7 @@ enum State<T> {
     /// Not started yet.
     Ready(Result<Next<T>, ClientError>),
     /// A request is out; its answer goes to the fetch, then to the continuation.
-    Waiting(Fetch, Continuation<T>),
+    Waiting(Box<Fetch>, Continuation<T>),
     /// Done, failed, or poisoned by a call out of order.
     Finished,
 }

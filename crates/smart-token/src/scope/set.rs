@@ -15,8 +15,13 @@ use super::{Access, Compartment, Permissions, ResourceScope, Scope, ScopeError, 
 #[derive(Clone, Default)]
 pub struct ScopeSet {
     scopes: Vec<Scope>,
+    /// An index of `scopes`, made once there are more than [`LINEAR_SCAN`]: a short set is
+    /// searched in place (no hashing, no second copy of each scope).
     seen: std::collections::HashSet<Scope>,
 }
+
+/// Up to how many scopes a set is searched linearly.
+const LINEAR_SCAN: usize = 16;
 
 impl PartialEq for ScopeSet {
     fn eq(&self, other: &Self) -> bool {
@@ -74,15 +79,26 @@ impl ScopeSet {
 
     /// Adds `scope` unless it is already present.
     pub fn insert(&mut self, scope: Scope) {
-        if self.seen.insert(scope.clone()) {
-            self.scopes.push(scope);
+        if self.contains(&scope) {
+            return;
         }
+        if !self.seen.is_empty() {
+            self.seen.insert(scope.clone());
+        } else if self.scopes.len() == LINEAR_SCAN {
+            self.seen = self.scopes.iter().cloned().collect();
+            self.seen.insert(scope.clone());
+        }
+        self.scopes.push(scope);
     }
 
     /// Whether `scope` is present, as written.
     #[must_use]
     pub fn contains(&self, scope: &Scope) -> bool {
-        self.seen.contains(scope)
+        if self.seen.is_empty() {
+            self.scopes.contains(scope)
+        } else {
+            self.seen.contains(scope)
+        }
     }
 
     /// The scopes, in order.

@@ -247,3 +247,25 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Short sets are searched in place and long ones through an index: on both sides of the
+    /// switch, a set holds each scope once, in first-seen order, and finds every one.
+    #[test]
+    fn sets_of_any_size_keep_each_scope_once(picks in proptest::collection::vec(0usize..40, 0..120)) {
+        let texts: Vec<String> = picks.iter().map(|pick| format!("patient/T{pick}.rs")).collect();
+        let set = ScopeSet::parse(&texts.join(" ")).unwrap();
+        let mut expected: Vec<&str> = Vec::new();
+        for text in &texts {
+            if !expected.contains(&text.as_str()) {
+                expected.push(text);
+            }
+        }
+        let shown: Vec<String> = set.iter().map(ToString::to_string).collect();
+        prop_assert_eq!(&shown, &expected);
+        for text in &texts {
+            prop_assert!(set.contains(&Scope::parse(text).unwrap()));
+        }
+        prop_assert!(!set.contains(&Scope::parse("patient/Absent.rs").unwrap()));
+    }
+}
