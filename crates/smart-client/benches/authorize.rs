@@ -84,11 +84,11 @@ fn reference(endpoint: &Url) -> Url {
         ("response_type", "code"),
         ("client_id", CLIENT_ID),
         ("redirect_uri", REDIRECT_URI),
+        ("aud", BASE),
+        ("code_challenge_method", "S256"),
         ("scope", SCOPES),
         ("state", &state),
-        ("aud", BASE),
         ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
         ("nonce", &random_hex()),
     ]);
     black_box(verifier);
