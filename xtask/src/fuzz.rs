@@ -90,6 +90,9 @@ struct Outcome {
     seconds: u64,
     corpus: usize,
     crash: Option<String>,
+    /// Inputs libFuzzer wrote as slow (`slow-unit-*`) in a run that did not fail: worth a
+    /// look, not a crash (a hang is a `timeout-*` artifact and a failed run).
+    slow: Vec<String>,
 }
 
 pub(crate) fn run_targets(args: &[String]) -> Result<(), Error> {
@@ -156,6 +159,12 @@ pub(crate) fn run_targets(args: &[String]) -> Result<(), Error> {
             outcome.corpus,
             outcome.crash.as_deref().map_or("ok", |_| "CRASH"),
         );
+        for slow in &outcome.slow {
+            println!(
+                "  {}: a slow input (not a crash; time it alone, a paused or loaded machine makes any input slow): {slow}",
+                outcome.target
+            );
+        }
     }
     let crashes: Vec<String> = outcomes
         .iter()
@@ -232,7 +241,9 @@ fn run_target(fuzz_dir: &Path, target: &str, budget: Budget) -> Result<Outcome, 
             if let Some(runs) = line.strip_prefix("stat::number_of_executed_units:") {
                 executions = runs.trim().parse().ok();
             }
-            if let Some(path) = line.split("Test unit written to ").nth(1) {
+            if let Some(path) = line.split("Test unit written to ").nth(1)
+                && !is_slow_unit(Path::new(path.trim()))
+            {
                 written = Some(path.trim().to_owned());
             }
             let keep = line.starts_with("stat::")
@@ -252,7 +263,10 @@ fn run_target(fuzz_dir: &Path, target: &str, budget: Budget) -> Result<Outcome, 
     let status = child
         .wait()
         .map_err(|error| Error::Failed(format!("fuzz {target}: {error}")))?;
-    let new_artifacts: Vec<PathBuf> = files(&artifacts).difference(&before).cloned().collect();
+    let (slow, new_artifacts): (Vec<PathBuf>, Vec<PathBuf>) = files(&artifacts)
+        .difference(&before)
+        .cloned()
+        .partition(|path| status.success() && is_slow_unit(path));
     let crash = if status.success() && new_artifacts.is_empty() {
         None
     } else {
@@ -268,7 +282,15 @@ fn run_target(fuzz_dir: &Path, target: &str, budget: Budget) -> Result<Outcome, 
         seconds: started.elapsed().as_secs(),
         corpus: files(&corpus).len(),
         crash,
+        slow: slow.iter().map(|path| path.display().to_string()).collect(),
     })
+}
+
+/// Whether libFuzzer wrote `path` for an input that was only slow.
+fn is_slow_unit(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| name.starts_with("slow-unit-"))
 }
 
 /// Copies the committed seeds into the corpus directory (which is not committed); returns
@@ -327,5 +349,15 @@ mod tests {
         assert!(matches!(budget(&["--runs", "0"]), Err(Error::Usage(_))));
         assert!(matches!(budget(&["--runs"]), Err(Error::Usage(_))));
         assert!(matches!(budget(&["--forever"]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn only_slow_unit_files_are_slow_units() {
+        assert!(is_slow_unit(Path::new(
+            "fuzz/artifacts/keys/slow-unit-8adcfb97"
+        )));
+        for crash in ["crash-1f", "timeout-2a", "oom-3b", "leak-4c"] {
+            assert!(!is_slow_unit(&Path::new("fuzz/artifacts/keys").join(crash)));
+        }
     }
 }
