@@ -32,10 +32,6 @@ type Continuation<T> =
     Box<dyn FnOnce(http::Response<Vec<u8>>) -> Result<Next<T>, ClientError> + Send>;
 
 /// The internal form of a flow: done, or one fetch and what to do with its answer.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "moved a few times per request; boxing would cost an allocation for nothing"
-)]
 pub(crate) enum Next<T> {
     /// Finished.
     Done(T),

@@ -147,43 +147,14 @@ impl SmartFlows {
             }
             None => None,
         };
-        let launch = options.launch.as_deref();
         let challenge = verifier.challenge();
-        let (url, form) = match options.method {
-            AuthorizeMethod::Get => {
-                let mut url = self.url_template(endpoint, &parts);
-                let mut query = url.query_pairs_mut();
-                self.request_params(
-                    &parts,
-                    true,
-                    &state,
-                    challenge.as_str(),
-                    launch,
-                    &options.params,
-                    |name, value| {
-                        query.append_pair(name, value);
-                    },
-                );
-                drop(query);
-                (url, Vec::new())
-            }
-            AuthorizeMethod::Post => {
-                let mut form = Vec::new();
-                let mut add =
-                    |name: &str, value: &str| form.push((name.to_owned(), value.to_owned()));
-                self.fixed_params(&parts, &mut add);
-                self.request_params(
-                    &parts,
-                    false,
-                    &state,
-                    challenge.as_str(),
-                    launch,
-                    &options.params,
-                    add,
-                );
-                (endpoint.url().clone(), form)
-            }
+        let values = RequestValues {
+            state: &state,
+            challenge: challenge.as_str(),
+            launch: options.launch.as_deref(),
+            extra: &options.params,
         };
+        let (url, form) = self.url_and_form(options.method, endpoint, &parts, &values);
         let Parts {
             client_id,
             redirect_uri,
@@ -266,20 +237,43 @@ impl SmartFlows {
         add("code_challenge_method", smart_pkce::CHALLENGE_METHOD);
     }
 
+    /// The request's URL and, for POST, its form: for GET the template with this request's
+    /// parameters appended; for POST the endpoint and every parameter in the same order.
+    fn url_and_form(
+        &self,
+        method: AuthorizeMethod,
+        endpoint: &smart_core::AuthorizeUrl,
+        parts: &Parts,
+        values: &RequestValues<'_>,
+    ) -> (Url, Vec<(String, String)>) {
+        match method {
+            AuthorizeMethod::Get => {
+                let mut url = self.url_template(endpoint, parts);
+                let mut query = url.query_pairs_mut();
+                self.request_params(parts, true, values, |name, value| {
+                    query.append_pair(name, value);
+                });
+                drop(query);
+                (url, Vec::new())
+            }
+            AuthorizeMethod::Post => {
+                let mut form = Vec::new();
+                let mut add =
+                    |name: &str, value: &str| form.push((name.to_owned(), value.to_owned()));
+                self.fixed_params(parts, &mut add);
+                self.request_params(parts, false, values, add);
+                (endpoint.url().clone(), form)
+            }
+        }
+    }
+
     /// The parameters of this request: `scope` (unless the configured one is `in_template`
     /// already), `launch`, `state`, the PKCE challenge, then the caller's extra ones.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one private step; the arguments are the request's own parts"
-    )]
     fn request_params(
         &self,
         parts: &Parts,
         in_template: bool,
-        state: &State,
-        challenge: &str,
-        launch: Option<&str>,
-        extra: &[(String, String)],
+        values: &RequestValues<'_>,
         mut add: impl FnMut(&str, &str),
     ) {
         match self.inner.scope_text.as_deref() {
@@ -290,12 +284,12 @@ impl SmartFlows {
             }
             _ => add("scope", &parts.scope.to_string()),
         }
-        if let Some(launch) = launch {
+        if let Some(launch) = values.launch {
             add("launch", launch);
         }
-        add("state", state.expose_secret());
-        add("code_challenge", challenge);
-        for (name, value) in extra {
+        add("state", values.state.expose_secret());
+        add("code_challenge", values.challenge);
+        for (name, value) in values.extra {
             add(name, value);
         }
     }
@@ -379,6 +373,14 @@ impl SmartFlows {
             })
         })
     }
+}
+
+/// What one authorization request adds to the fixed parameters.
+struct RequestValues<'a> {
+    state: &'a State,
+    challenge: &'a str,
+    launch: Option<&'a str>,
+    extra: &'a [(String, String)],
 }
 
 /// A GET authorization URL's fixed part, and what it was made for.
