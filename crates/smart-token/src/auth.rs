@@ -38,11 +38,16 @@ impl BasicHeader {
     fn new(client_id: &ClientId, secret: &ClientSecret, encoding: BasicEncoding) -> Self {
         let credentials = match encoding {
             BasicEncoding::Raw => format!("{}:{}", client_id.as_str(), secret.expose_secret()),
-            BasicEncoding::FormUrlEncoded => format!(
-                "{}:{}",
-                smart_core::form::encode_component(client_id.as_str()),
-                smart_core::form::encode_component(secret.expose_secret())
-            ),
+            BasicEncoding::FormUrlEncoded => {
+                let encoded_secret = smart_core::Secret::new(smart_core::form::encode_component(
+                    secret.expose_secret(),
+                ));
+                format!(
+                    "{}:{}",
+                    smart_core::form::encode_component(client_id.as_str()),
+                    encoded_secret.expose_secret()
+                )
+            }
         };
         let credentials = smart_core::Secret::new(credentials);
         let encoded = smart_core::Secret::new(Base64::encode_string(

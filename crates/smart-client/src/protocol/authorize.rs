@@ -49,7 +49,8 @@ impl SmartFlows {
                 hint: crate::error::issuer_difference(iss, config.issuer.as_str()),
             });
         }
-        // Whether the `scope` parameter is the configured one, said once at build time.
+        // Whether the `scope` parameter is the configured one (its text is made once, with
+        // the flows, and sits in the URL template).
         let mut configured_scope = options.scopes.is_none();
         let mut scopes = options
             .scopes
