@@ -36,9 +36,7 @@ pub(crate) fn remember_secret(value: &str) {
 
 /// Records the two Basic headers a client id and secret can make (raw and RFC 6749).
 pub(crate) fn remember_basic(client_id: &str, secret: &str) {
-    let form = |text: &str| -> String {
-        smart_client::core::url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-    };
+    let form = smart_client::core::form::encode_component;
     let raw = Secret::new(base64(format!("{client_id}:{secret}").as_bytes()));
     let encoded = Secret::new(base64(
         format!("{}:{}", form(client_id), form(secret)).as_bytes(),
